@@ -1,0 +1,60 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Runs inside the VM, chrooted into the host's root (read-only) with tmpfs on
+# /tmp and /run, from the project's top directory.  Mode "test" runs the
+# selftests and writes the verdict to the results share; mode "shell" loads
+# the module and gives an interactive shell.
+#
+# Results (in /tmp/kapvm-results, the host's build/vm/<release>/results):
+#   tap.log   the selftests' TAP output
+#   summary   "pass N fail N skip N"
+#   dmesg     the kernel log after the run
+#   verdict   written last: its presence is the positive evidence of a run
+set -u
+mode=${1:-test}
+krel=$(uname -r)
+top=$(pwd)
+results=/tmp/kapvm-results
+
+export PATH=$top/userspace:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/tmp TERM=${TERM:-linux}
+export KAP_MODULE=$top/build/kernel/$krel/kapolicy.ko
+export KAP_SELFTESTS=$top/build/selftests
+export KAP_KAPCTL=$top/userspace/kapctl
+
+ip link set lo up
+echo "kapvm: kernel $krel, mode $mode"
+
+if [ "$mode" = shell ]; then
+	insmod "$KAP_MODULE" && echo "kapvm: kapolicy loaded from $KAP_MODULE"
+	cat <<-EOM
+
+	kapolicy test VM: kernel $krel, the host's root mounted read-only,
+	/tmp writable.  kapctl is on PATH; try "kapctl status".
+	Leave with "exit" (or Ctrl-D): the VM powers off.
+
+	EOM
+	setsid -c bash -i
+	exit 0
+fi
+
+filter=$(sed -n 's/.*kapvm\.filter=\([^ ]*\).*/\1/p' /proc/cmdline)
+"$top/selftests/run.sh" --output "$KAP_SELFTESTS" --summary "$results/summary" \
+	${filter:+--filter "$filter"} 2>&1 | tee "$results/tap.log"
+
+# The kernel itself is a test subject: a warning or taint beyond O (out of
+# tree, 4096) and E (unsigned, 8192) is a failure even if every test passed.
+dmesg > "$results/dmesg"
+tainted=$(cat /proc/sys/kernel/tainted)
+echo "$tainted" > "$results/tainted"
+if [ $((tainted & ~(4096 | 8192))) -ne 0 ]; then
+	echo "kapvm: kernel tainted: $tainted" | tee -a "$results/tap.log"
+	echo "tainted $tainted" >> "$results/summary"
+fi
+if grep -qE 'WARNING:|BUG:|Oops|Call Trace:|general protection' "$results/dmesg"; then
+	echo "kapvm: the kernel log shows a warning or a bug" | tee -a "$results/tap.log"
+	echo "kernel_log_warning 1" >> "$results/summary"
+fi
+echo done > "$results/verdict"
+sync

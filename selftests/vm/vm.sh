@@ -1,0 +1,235 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boots installed Debian kernels under qemu (software emulation) with the
+# host's root shared read-only over 9p, and runs kapolicy's selftests there,
+# or gives an interactive shell with the module loaded.
+#
+#   vm.sh kernels               the releases to test: for each kernel line
+#                               (major.minor and flavour) the newest one with
+#                               an image in /boot and headers installed
+#   vm.sh test [RELEASE...]     run the selftests (default: every line);
+#                               prints "vm: RELEASE pass N fail N skip N"
+#   vm.sh shell [RELEASE]       interactive shell (default: the newest)
+#
+# A run passes only on positive evidence: the guest writes results/verdict
+# after the tests.  A panic, oops or WARN (oops=panic panic_on_warn=1
+# panic=-1 with -no-reboot), a hang (timeout) or a missing verdict fails it,
+# and the console log and the guest's dmesg are shown.
+#
+# Environment: KAP_VM_TIMEOUT (seconds, default 1500), KAP_VM_MEM (MiB,
+# default 2048), KAP_VM_CPUS (default 2), KAP_TEST_FILTER (a regex over
+# selftest names), KAP_KERNELS (releases, instead of discovery).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+build=$top/build
+timeout_s=${KAP_VM_TIMEOUT:-1500}
+mem=${KAP_VM_MEM:-2048}
+cpus=${KAP_VM_CPUS:-2}
+
+say() { echo "vm: $*"; }
+die() { echo "vm: $*" >&2; exit 1; }
+
+# The line of a release: 6.1.0-56-amd64 -> 6.1-amd64, 6.12.117+deb12-rt-amd64
+# -> 6.12-rt-amd64.
+kernel_line() {
+	local rel=$1 flavour
+	flavour=$(sed -E 's/^[0-9.]+(-[0-9]+)?(\+[a-z0-9.]+)?-//' <<< "$rel")
+	echo "$(cut -d. -f1-2 <<< "$rel")-$flavour"
+}
+
+discover_kernels() {
+	local img rel line
+	declare -A newest=()
+	for img in /boot/vmlinuz-*; do
+		[ -e "$img" ] || continue
+		rel=${img#/boot/vmlinuz-}
+		[ -e "/lib/modules/$rel/build/Makefile" ] || continue
+		[ -e "/lib/modules/$rel/modules.dep" ] || continue
+		line=$(kernel_line "$rel")
+		if [ -z "${newest[$line]:-}" ] ||
+		   [ "$(printf '%s\n%s\n' "${newest[$line]}" "$rel" | sort -V | tail -n 1)" = "$rel" ]; then
+			newest[$line]=$rel
+		fi
+	done
+	for line in "${!newest[@]}"; do
+		echo "${newest[$line]}"
+	done | sort -V
+}
+
+kernels() {
+	if [ -n "${KAP_KERNELS:-}" ]; then
+		tr ' ' '\n' <<< "$KAP_KERNELS"
+	else
+		discover_kernels
+	fi
+}
+
+# build_module RELEASE: kapolicy.ko for RELEASE in build/kernel/RELEASE
+build_module() {
+	local rel=$1 dir=$build/kernel/$1 log
+	mkdir -p "$dir"
+	cp -a "$top/Kbuild" "$dir/"
+	cp -a "$top/module" "$top/sysfs" "$dir/"
+	log=$dir/build.log
+	if ! make -C "/lib/modules/$rel/build" M="$dir" modules > "$log" 2>&1; then
+		cat "$log" >&2
+		die "$rel: module build failed"
+	fi
+	grep -E 'warning:' "$log" >&2 || true
+}
+
+build_userspace() {
+	make -s -C "$top/userspace" > /dev/null
+	make -s -C "$top/selftests" > /dev/null
+}
+
+# module_order RELEASE MODULE...: the .ko paths to load, dependencies first,
+# from the kernel's modules.dep (built-in modules are skipped).
+module_order() {
+	local rel=$1 depfile=/lib/modules/$1/modules.dep
+	shift
+	declare -A seen=()
+	resolve() {
+		local path=$1 line dep
+		[ -n "${seen[$path]:-}" ] && return
+		seen[$path]=1
+		line=$(grep -m1 "^$path:" "$depfile") || return 0
+		for dep in ${line#*:}; do
+			resolve "$dep"
+		done
+		echo "$path"
+	}
+	local name path
+	for name in "$@"; do
+		path=$(grep -m1 -E "(^|/)${name}\.ko(\.[a-z]+)?:" "$depfile" | cut -d: -f1) || true
+		[ -n "$path" ] || continue	# built in
+		resolve "$path"
+	done
+}
+
+# make_initramfs RELEASE OUT: busybox, /init and the virtio + 9p modules
+make_initramfs() {
+	local rel=$1 out=$2 root m base
+	root=$(mktemp -d)
+	mkdir -p "$root"/{bin,proc,sys,dev,modules}
+	cp /bin/busybox "$root/bin/busybox"
+	cp "$here/init" "$root/init"
+	: > "$root/modules/order"
+	for m in $(module_order "$rel" virtio_pci 9pnet_virtio 9p); do
+		base=$(basename "$m")
+		case "$base" in
+		*.ko.xz) xz -dc "/lib/modules/$rel/$m" > "$root/modules/${base%.xz}" ;;
+		*.ko.zst) zstd -qdc "/lib/modules/$rel/$m" > "$root/modules/${base%.zst}" ;;
+		*.ko.gz) gzip -dc "/lib/modules/$rel/$m" > "$root/modules/${base%.gz}" ;;
+		*) cp "/lib/modules/$rel/$m" "$root/modules/$base" ;;
+		esac
+		echo "${base%.ko*}.ko" >> "$root/modules/order"
+	done
+	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$out"
+	rm -rf "$root"
+}
+
+# boot RELEASE MODE: prepares build/vm/RELEASE and runs qemu
+boot() {
+	local rel=$1 mode=$2 dir=$build/vm/$1 tmo
+	mkdir -p "$dir"
+	rm -rf "$dir/results"
+	mkdir -p "$dir/results"
+	make_initramfs "$rel" "$dir/initramfs.img"
+	local qemu=(
+		qemu-system-x86_64 -accel tcg -cpu max -m "$mem" -smp "$cpus"
+		-nographic -no-reboot -nic none -vga none
+		-kernel "/boot/vmlinuz-$rel" -initrd "$dir/initramfs.img"
+		-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
+		-virtfs "local,path=$dir/results,mount_tag=results,security_model=none"
+		-append "console=ttyS0 oops=panic panic_on_warn=1 panic=-1 kapvm.top=$top kapvm.mode=$mode ${KAP_VM_APPEND:-}"
+	)
+	if [ "$mode" = shell ]; then
+		timeout --foreground 8h "${qemu[@]}" -serial mon:stdio
+		return
+	fi
+	tmo=$timeout_s
+	if [ -n "${KAP_TEST_FILTER:-}" ]; then
+		qemu[${#qemu[@]} - 1]+=" kapvm.filter=$KAP_TEST_FILTER"
+	fi
+	set +e
+	timeout --kill-after=10 "$tmo" "${qemu[@]}" -serial "file:$dir/console.log" \
+		< /dev/null > "$dir/qemu.log" 2>&1
+	local rc=$?
+	set -e
+	[ $rc -eq 124 ] && echo "timeout after ${tmo}s" > "$dir/results/hang"
+	return 0
+}
+
+# verdict RELEASE: prints "vm: RELEASE pass N fail N skip N"; 1 if failed
+verdict() {
+	local rel=$1 dir=$build/vm/$1 res=$build/vm/$1/results pass=0 fail=0 skip=0 why=
+	if [ -f "$res/verdict" ] && [ -f "$res/summary" ]; then
+		read -r _ pass _ fail _ skip < <(head -n 1 "$res/summary")
+		fail=$((fail + $(tail -n +2 "$res/summary" | grep -c . || true)))
+	else
+		why="no verdict from the guest"
+		[ -f "$res/hang" ] && why="$why: $(cat "$res/hang")"
+		fail=$((fail + 1))
+	fi
+	if grep -qE 'Kernel panic|BUG:|Oops|WARNING:|general protection fault' "$dir/console.log" 2>/dev/null; then
+		why="${why:+$why; }the console shows a kernel failure"
+		[ -f "$res/verdict" ] && fail=$((fail + 1))
+	fi
+	if [ -n "$why" ] || [ "$fail" -gt 0 ]; then
+		echo "vm: $rel: FAILED${why:+: $why}"
+		if [ -f "$res/tap.log" ]; then
+			echo "---- $rel: failing tests ----"
+			grep -B30 -E '^not ok' "$res/tap.log" | tail -n 200 || true
+		fi
+		echo "---- $rel: console (last 150 lines) ----"
+		tail -n 150 "$dir/console.log" 2>/dev/null || true
+		if [ -f "$res/dmesg" ]; then
+			echo "---- $rel: guest dmesg (last 80 lines) ----"
+			tail -n 80 "$res/dmesg"
+		fi
+		echo "----"
+	fi
+	echo "vm: $rel pass $pass fail $fail skip $skip"
+	[ "$fail" -eq 0 ]
+}
+
+cmd=${1:-}
+shift || true
+case "$cmd" in
+kernels)
+	kernels
+	;;
+test)
+	rels=("$@")
+	[ ${#rels[@]} -gt 0 ] || mapfile -t rels < <(kernels)
+	[ ${#rels[@]} -gt 0 ] || die "no installed kernel with headers (run scripts/deps.sh)"
+	build_userspace
+	for rel in "${rels[@]}"; do
+		build_module "$rel"
+	done
+	status=0
+	for rel in "${rels[@]}"; do
+		say "$rel: booting ($(kernel_line "$rel"))"
+		start=$(date +%s)
+		boot "$rel" test
+		say "$rel: finished in $(( $(date +%s) - start ))s"
+		verdict "$rel" || status=1
+	done
+	exit $status
+	;;
+shell)
+	rel=${1:-$(kernels | tail -n 1)}
+	[ -n "$rel" ] || die "no installed kernel with headers (run scripts/deps.sh)"
+	build_userspace
+	build_module "$rel"
+	boot "$rel" shell
+	;;
+*)
+	sed -n '3,24p' "$0" | sed 's/^# \{0,1\}//'
+	exit 2
+	;;
+esac
