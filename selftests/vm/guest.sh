@@ -24,6 +24,7 @@ export KAP_SELFTESTS=$top/build/selftests
 export KAP_KAPCTL=$top/userspace/kapctl
 
 ip link set lo up
+hostname kapvm
 echo "kapvm: kernel $krel, mode $mode"
 
 if [ "$mode" = shell ]; then
