@@ -2,6 +2,8 @@
 /*
  * Module entry and exit.  Init brings the pieces up in dependency order and
  * unwinds through the goto ladder on failure; exit is its mirror image.
+ * The hooks come last and go first: once kap_hooks_uninit() returns, no
+ * handler runs and the state below can be freed.
  */
 #include <linux/module.h>
 
@@ -11,20 +13,38 @@ static int __init kap_init(void)
 {
 	int ret;
 
+	ret = kap_stats_init();
+	if (ret)
+		goto err_stats;
+	ret = kap_socks_init();
+	if (ret)
+		goto err_socks;
 	ret = kap_sysfs_init();
 	if (ret)
 		goto err_sysfs;
+	ret = kap_hooks_init();
+	if (ret)
+		goto err_hooks;
 
 	pr_info("kapolicy %s loaded\n", KAP_VERSION);
 	return 0;
 
+err_hooks:
+	kap_sysfs_uninit();
 err_sysfs:
+	kap_socks_uninit();
+err_socks:
+	kap_stats_uninit();
+err_stats:
 	return ret;
 }
 
 static void __exit kap_exit(void)
 {
+	kap_hooks_uninit();
 	kap_sysfs_uninit();
+	kap_socks_uninit();
+	kap_stats_uninit();
 	pr_info("kapolicy %s unloaded\n", KAP_VERSION);
 }
 

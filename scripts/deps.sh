@@ -19,7 +19,7 @@ packages=(
 	# the VM harness
 	qemu-system-x86 busybox-static cpio gzip
 	# test networks and witnesses inside the VM
-	iproute2 nftables tcpdump procps python3
+	iproute2 iputils-ping nftables tcpdump procps python3
 	# kapctl: libraries and tooling
 	pkg-config libjson-c-dev libmnl-dev
 	# parser fuzzing (libFuzzer) and Prometheus format checking

@@ -117,6 +117,11 @@ make_initramfs() {
 	mkdir -p "$root"/{bin,proc,sys,dev,modules}
 	cp /bin/busybox "$root/bin/busybox"
 	cp "$here/init" "$root/init"
+	# The kernel's module autoloader runs /sbin/modprobe in this root, not
+	# in the chroot: hand its requests to the host's modprobe there.
+	mkdir -p "$root/sbin"
+	printf '#!/bin/sh\nexec chroot /newroot /sbin/modprobe "$@"\n' > "$root/sbin/modprobe"
+	chmod 755 "$root/sbin/modprobe"
 	: > "$root/modules/order"
 	for m in $(module_order "$rel" virtio_pci 9pnet_virtio 9p); do
 		base=$(basename "$m")

@@ -1,0 +1,629 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Hooks on the TCP keepalive path, and how their calls are classified.
+ *
+ * What is hooked (kallsyms names; the tracepoints are not exported to
+ * modules, so they are found with for_each_kernel_tracepoint()):
+ *
+ *   tcp_keepalive_timer   kretprobe: marks "this CPU runs the keepalive
+ *                         timer of sk" from entry to return, and checks
+ *                         whether the probe in flight was answered
+ *   tcp_write_wakeup      kretprobe: with mib LINUX_MIB_TCPKEEPALIVE it is
+ *                         a keepalive probe (else a zero-window probe, not
+ *                         ours); a return value > 0 means it was deferred
+ *                         by local congestion
+ *   tcp_v4_err, tcp_v6_err  kprobes: an ICMP error quoting a keepalive
+ *                         probe (seq == snd_una - 1), seen before TCP drops
+ *                         it as out of window
+ *   sock:inet_sock_set_state  ESTABLISHED from SYN_SENT/SYN_RECV: a
+ *                         connection opens (active/passive); CLOSE inside
+ *                         the keepalive timer of the same socket: keepalive
+ *                         killed it (unless it is the orphaned FIN_WAIT2
+ *                         timeout, which shares the timer)
+ *   tcp:tcp_receive_reset  a RST while a keepalive probe is in flight
+ *   tcp:tcp_destroy_sock  the socket's state is forgotten
+ *
+ * A probe's answer has no event of its own: tcp_ack() zeroes
+ * icsk_probes_out.  It is seen at the next run of the keepalive timer (one
+ * interval after the probe) or when the socket closes, whichever is first;
+ * the answer time comes from tcp_mstamp (checked against rcv_tstamp).
+ *
+ * Not keepalive, and never counted: zero-window probes (other mib), the
+ * FIN_WAIT2 orphan timeout, timer runs while the user owns the socket (no
+ * probe is sent), retransmission timeouts (another timer), and sockets
+ * whose queued data keeps the timer from probing.
+ *
+ * Context: all handlers run with preemption off, mostly in softirq with
+ * the socket bh-locked (the timer, RST), the ICMP ones before TCP takes
+ * the socket lock, set_state and destroy also in process context.  They
+ * never sleep or allocate, and read socket fields with READ_ONCE where the
+ * socket lock may not be held.
+ */
+#include <linux/cgroup.h>
+#include <linux/icmp.h>
+#include <linux/icmpv6.h>
+#include <linux/kprobes.h>
+#include <linux/percpu.h>
+#include <linux/tracepoint.h>
+#include <net/icmp.h>
+#include <net/inet6_hashtables.h>
+#include <net/inet_hashtables.h>
+#include <net/ip.h>
+#include <net/ipv6.h>
+#include <net/tcp.h>
+
+#include "kapolicy.h"
+#include "events.h"
+#include "trace.h"
+
+/* The socket whose keepalive timer this CPU is running, if any. */
+static DEFINE_PER_CPU(const struct sock *, kap_timer_sk);
+
+/* ---- what an event says about its socket ---------------------------- */
+
+static bool kap_sock_is_v4(const struct sock *sk)
+{
+#if IS_ENABLED(CONFIG_IPV6)
+	if (sk->sk_family == AF_INET6)
+		return ipv6_addr_v4mapped(&sk->sk_v6_daddr);
+#endif
+	return true;
+}
+
+void kap_event_sock_info(const struct kap_event *ev, struct kap_sock_info *i)
+{
+	const struct sock *sk = ev->sk;
+	const struct inet_sock *inet = inet_sk(sk);
+	const struct tcp_sock *tp = tcp_sk(sk);
+
+	memset(&i->src, 0, sizeof(i->src));
+	memset(&i->dst, 0, sizeof(i->dst));
+	if (kap_sock_is_v4(sk)) {
+		struct sockaddr_in *s = (struct sockaddr_in *)&i->src;
+		struct sockaddr_in *d = (struct sockaddr_in *)&i->dst;
+
+		i->family = 4;
+		s->sin_family = AF_INET;
+		s->sin_addr.s_addr = inet->inet_rcv_saddr;
+		s->sin_port = inet->inet_sport;
+		d->sin_family = AF_INET;
+		d->sin_addr.s_addr = inet->inet_daddr;
+		d->sin_port = inet->inet_dport;
+	} else {
+		i->family = 6;
+		i->src.sin6_family = AF_INET6;
+		i->dst.sin6_family = AF_INET6;
+#if IS_ENABLED(CONFIG_IPV6)
+		i->src.sin6_addr = sk->sk_v6_rcv_saddr;
+		i->dst.sin6_addr = sk->sk_v6_daddr;
+#endif
+		i->src.sin6_port = inet->inet_sport;
+		i->dst.sin6_port = inet->inet_dport;
+	}
+	i->cgroup = cgroup_id(sock_cgroup_ptr((struct sock_cgroup_data *)&sk->sk_cgrp_data));
+	i->netns = sock_net(sk)->ns.inum;
+	i->policy = ev->policy ?: "-";
+	i->idle = keepalive_time_when(tp) / HZ;
+	i->intvl = keepalive_intvl_when(tp) / HZ;
+	i->cnt = keepalive_probes(tp);
+	i->user_timeout = READ_ONCE(inet_csk(sk)->icsk_user_timeout);
+}
+
+/*
+ * The service port of a connection whose opening kapolicy did not see:
+ * the local port if the application chose it with bind() (a server's
+ * accepted connections inherit the flag from the listener), else the
+ * remote port.
+ */
+u16 kap_service_port_guess(const struct sock *sk)
+{
+	if (sk->sk_userlocks & SOCK_BINDPORT_LOCK)
+		return inet_sk(sk)->inet_num;
+	return ntohs(inet_sk(sk)->inet_dport);
+}
+
+/* ---- per-socket state helpers ------------------------------------------ */
+
+struct kap_snapshot {
+	struct kap_sock_state st;
+	bool found;
+};
+
+static void kap_snapshot_fn(struct kap_sock_state *st, void *arg)
+{
+	struct kap_snapshot *s = arg;
+
+	s->st = *st;
+	s->found = true;
+}
+
+/* The service port: as recorded when the connection opened, or guessed. */
+static u16 kap_service_port(const struct sock *sk)
+{
+	struct kap_snapshot s = {};
+
+	kap_sock_call(sk, false, kap_snapshot_fn, &s);
+	return s.found && s.st.port ? s.st.port : kap_service_port_guess(sk);
+}
+
+/* The socket is idle with a keepalive probe unanswered (kernel's view). */
+static bool kap_keepalive_probing(const struct sock *sk)
+{
+	return sock_flag(sk, SOCK_KEEPOPEN) &&
+	       READ_ONCE(inet_csk(sk)->icsk_probes_out) > 0 &&
+	       !READ_ONCE(tcp_sk(sk)->packets_out) &&
+	       tcp_write_queue_empty(sk);
+}
+
+static bool kap_sock_is_tcp(const struct sock *sk)
+{
+	return sk->sk_protocol == IPPROTO_TCP && sk->sk_type == SOCK_STREAM &&
+	       (sk->sk_family == AF_INET || sk->sk_family == AF_INET6);
+}
+
+/* ---- a probe's answer -------------------------------------------------- */
+
+struct kap_answer {
+	const struct sock *sk;
+	bool answered;
+	u8 probe;
+	u16 port;
+	u32 rtt_us;
+};
+
+static void kap_answer_fn(struct kap_sock_state *st, void *arg)
+{
+	struct kap_answer *a = arg;
+	const struct tcp_sock *tp = tcp_sk(a->sk);
+	u32 d_jiffies;
+	u64 d_us;
+
+	if (!(st->flags & KAP_SOCK_PROBING) ||
+	    READ_ONCE(inet_csk(a->sk)->icsk_probes_out))
+		return;
+	st->flags &= ~KAP_SOCK_PROBING;
+	a->answered = true;
+	a->probe = st->probe;
+	a->port = st->port;
+	/*
+	 * rcv_tstamp (jiffies) is when the acknowledging ACK arrived;
+	 * tcp_mstamp (us) is the last time the socket's clock was read, that
+	 * ACK's arrival unless something came later.  Trust the finer one
+	 * when the two agree.
+	 */
+	d_jiffies = READ_ONCE(tp->rcv_tstamp) - st->probe_jiffies;
+	d_us = READ_ONCE(tp->tcp_mstamp) - st->probe_us;
+	if ((s32)d_jiffies < 0)
+		d_jiffies = 0;
+	if (d_us <= jiffies_to_usecs(d_jiffies + 1))
+		a->rtt_us = d_us;
+	else
+		a->rtt_us = jiffies_to_usecs(d_jiffies);
+}
+
+static void kap_check_answer(const struct sock *sk)
+{
+	struct kap_answer a = { .sk = sk };
+	struct kap_event ev = { .sk = sk };
+
+	kap_sock_call(sk, false, kap_answer_fn, &a);
+	if (!a.answered)
+		return;
+	ev.probe = a.probe;
+	kap_count(KAP_PROBES_ANSWERED, a.port ?: kap_service_port_guess(sk), NULL);
+	trace_probe_answered(&ev, a.rtt_us);
+}
+
+/* ---- tcp_keepalive_timer ----------------------------------------------- */
+
+static int kap_timer_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct timer_list *t = (void *)regs_get_kernel_argument(regs, 0);
+	struct inet_connection_sock *icsk =
+		container_of(t, struct inet_connection_sock, icsk_keepalive_timer);
+	struct sock *sk = &icsk->icsk_inet.sk;
+
+	/* The timer holds a reference on sk until the callback ends. */
+	this_cpu_write(kap_timer_sk, sk);
+	if (kap_sock_is_tcp(sk))
+		kap_check_answer(sk);
+	return 0;
+}
+
+NOKPROBE_SYMBOL(kap_timer_entry);
+
+static int kap_timer_return(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	this_cpu_write(kap_timer_sk, NULL);
+	return 0;
+}
+
+NOKPROBE_SYMBOL(kap_timer_return);
+
+static struct kretprobe kap_timer_rp = {
+	.kp.symbol_name = "tcp_keepalive_timer",
+	.entry_handler = kap_timer_entry,
+	.handler = kap_timer_return,
+};
+
+/* ---- tcp_write_wakeup -------------------------------------------------- */
+
+struct kap_wakeup {
+	struct sock *sk;
+};
+
+struct kap_probe_rec {
+	u8 probe;
+	u64 now_us;
+	u32 now_jiffies;
+	u16 port;
+};
+
+static void kap_probe_sent_fn(struct kap_sock_state *st, void *arg)
+{
+	struct kap_probe_rec *r = arg;
+
+	if (r->probe == 1)
+		st->icmp_err = 0;	/* a new idle period */
+	st->flags |= KAP_SOCK_PROBING;
+	st->probe = r->probe;
+	st->probe_us = r->now_us;
+	st->probe_jiffies = r->now_jiffies;
+	r->port = st->port;
+}
+
+static int kap_wakeup_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct kap_wakeup *w = (struct kap_wakeup *)ri->data;
+
+	if (regs_get_kernel_argument(regs, 1) != LINUX_MIB_TCPKEEPALIVE)
+		return 1;	/* a zero-window probe: no return handler */
+	w->sk = (struct sock *)regs_get_kernel_argument(regs, 0);
+	return 0;
+}
+
+NOKPROBE_SYMBOL(kap_wakeup_entry);
+
+static int kap_wakeup_return(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct kap_wakeup *w = (struct kap_wakeup *)ri->data;
+	int ret = (int)regs_return_value(regs);
+	struct sock *sk = w->sk;
+	struct tcp_sock *tp = tcp_sk(sk);
+	struct kap_probe_rec r = {
+		/* the timer counts the probe in icsk_probes_out after this */
+		.probe = min_t(u32, inet_csk(sk)->icsk_probes_out + 1, U8_MAX),
+		.now_us = tp->tcp_mstamp,
+		.now_jiffies = tcp_jiffies32,
+	};
+	struct kap_event ev = { .sk = sk, .probe = r.probe };
+
+	if (ret > 0) {
+		kap_count(KAP_PROBES_DEFERRED, kap_service_port(sk), NULL);
+		trace_probe_deferred(&ev);
+		return 0;
+	}
+	kap_sock_call(sk, true, kap_probe_sent_fn, &r);
+	kap_count(KAP_PROBES_SENT, r.port ?: kap_service_port_guess(sk), NULL);
+	trace_probe_sent(&ev);
+	return 0;
+}
+
+NOKPROBE_SYMBOL(kap_wakeup_return);
+
+static struct kretprobe kap_wakeup_rp = {
+	.kp.symbol_name = "tcp_write_wakeup",
+	.entry_handler = kap_wakeup_entry,
+	.handler = kap_wakeup_return,
+	.data_size = sizeof(struct kap_wakeup),
+};
+
+/* ---- ICMP errors ------------------------------------------------------- */
+
+static void kap_icmp_err_fn(struct kap_sock_state *st, void *arg)
+{
+	st->icmp_err = *(int *)arg;
+}
+
+/* sk (referenced) got an ICMP error quoting sequence number seq. */
+static void kap_icmp_error(struct sock *sk, u32 seq, int err, u8 type, u8 code)
+{
+	struct kap_event ev = { .sk = sk };
+
+	if (!sk_fullsock(sk) || !kap_keepalive_probing(sk) ||
+	    seq != READ_ONCE(tcp_sk(sk)->snd_una) - 1)
+		return;
+	ev.probe = READ_ONCE(inet_csk(sk)->icsk_probes_out);
+	kap_sock_call(sk, true, kap_icmp_err_fn, &err);
+	kap_count(KAP_ICMP_ERRORS, kap_service_port(sk), NULL);
+	trace_icmp_error(&ev, err, type, code);
+}
+
+/*
+ * The error an ICMPv4 message means to TCP, as a negative errno, as
+ * tcp_v4_err() reads it; 0 for the messages that are not errors.
+ */
+static int kap_icmp4_errno(u8 type, u8 code)
+{
+	switch (type) {
+	case ICMP_DEST_UNREACH:
+		if (code > NR_ICMP_UNREACH || code == ICMP_FRAG_NEEDED)
+			return 0;
+		return -icmp_err_convert[code].errno;
+	case ICMP_TIME_EXCEEDED:
+		return -EHOSTUNREACH;
+	case ICMP_PARAMETERPROB:
+		return -EPROTO;
+	default:
+		return 0;
+	}
+}
+
+/* tcp_v4_err(skb, info): skb->data is the quoted IP header. */
+static int kap_v4_err(struct kprobe *p, struct pt_regs *regs)
+{
+	struct sk_buff *skb = (struct sk_buff *)regs_get_kernel_argument(regs, 0);
+	const struct iphdr *iph = (const struct iphdr *)skb->data;
+	const struct tcphdr *th = (const struct tcphdr *)(skb->data + (iph->ihl << 2));
+	u8 type = icmp_hdr(skb)->type, code = icmp_hdr(skb)->code;
+	struct net *net = dev_net(skb->dev);
+	struct sock *sk;
+	int err;
+
+	err = -kap_icmp4_errno(type, code);
+	if (!err)
+		return 0;
+	sk = __inet_lookup_established(net, net->ipv4.tcp_death_row.hashinfo,
+				       iph->daddr, th->dest, iph->saddr,
+				       ntohs(th->source), inet_iif(skb), 0);
+	if (!sk)
+		return 0;
+	kap_icmp_error(sk, ntohl(th->seq), err, type, code);
+	sock_gen_put(sk);
+	return 0;
+}
+
+NOKPROBE_SYMBOL(kap_v4_err);
+
+static struct kprobe kap_v4_err_kp = {
+	.symbol_name = "tcp_v4_err",
+	.pre_handler = kap_v4_err,
+};
+
+#if IS_ENABLED(CONFIG_IPV6)
+/* tcp_v6_err(skb, opt, type, code, offset, info) */
+static int kap_v6_err(struct kprobe *p, struct pt_regs *regs)
+{
+	struct sk_buff *skb = (struct sk_buff *)regs_get_kernel_argument(regs, 0);
+	u8 type = regs_get_kernel_argument(regs, 2);
+	u8 code = regs_get_kernel_argument(regs, 3);
+	int offset = regs_get_kernel_argument(regs, 4);
+	const struct ipv6hdr *hdr = (const struct ipv6hdr *)skb->data;
+	const struct tcphdr *th = (const struct tcphdr *)(skb->data + offset);
+	struct net *net = dev_net(skb->dev);
+	struct sock *sk;
+	int err = 0;
+
+	if (type == ICMPV6_PKT_TOOBIG || type == NDISC_REDIRECT)
+		return 0;
+	icmpv6_err_convert(type, code, &err);
+	if (!err)
+		return 0;
+	sk = __inet6_lookup_established(net, net->ipv4.tcp_death_row.hashinfo,
+					&hdr->daddr, th->dest, &hdr->saddr,
+					ntohs(th->source), skb->dev->ifindex,
+					inet6_sdif(skb));
+	if (!sk)
+		return 0;
+	kap_icmp_error(sk, ntohl(th->seq), err, type, code);
+	sock_gen_put(sk);
+	return 0;
+}
+
+NOKPROBE_SYMBOL(kap_v6_err);
+
+static struct kprobe kap_v6_err_kp = {
+	.symbol_name = "tcp_v6_err",
+	.pre_handler = kap_v6_err,
+};
+#endif
+
+/* ---- tracepoints ------------------------------------------------------- */
+
+static void kap_opened_fn(struct kap_sock_state *st, void *arg)
+{
+	const struct kap_sock_state *fresh = arg;
+
+	*st = *fresh;
+}
+
+static void kap_conn_opened(struct sock *sk, bool passive)
+{
+	struct kap_sock_state fresh = {
+		.flags = passive ? KAP_SOCK_PASSIVE : KAP_SOCK_ACTIVE,
+		.port = passive ? inet_sk(sk)->inet_num
+				: ntohs(inet_sk(sk)->inet_dport),
+	};
+
+	/* Track sockets that may probe; reset a stale entry in any case. */
+	kap_sock_call(sk, sock_flag(sk, SOCK_KEEPOPEN), kap_opened_fn, &fresh);
+}
+
+struct kap_timeout {
+	u16 port;
+	int icmp_err;
+	u8 probe;
+};
+
+static void kap_timeout_fn(struct kap_sock_state *st, void *arg)
+{
+	struct kap_timeout *t = arg;
+
+	t->port = st->port;
+	t->icmp_err = st->icmp_err;
+	st->flags &= ~KAP_SOCK_PROBING;
+}
+
+static void kap_conn_closing(struct sock *sk, int oldstate)
+{
+	struct kap_timeout t = {};
+	struct kap_event ev = { .sk = sk };
+
+	if (this_cpu_read(kap_timer_sk) != sk ||
+	    (oldstate == TCP_FIN_WAIT2 && sock_flag(sk, SOCK_DEAD))) {
+		/* Not keepalive's doing; a probe may have been answered. */
+		kap_check_answer(sk);
+		return;
+	}
+	/* Inside its keepalive timer, the connection is reset: a timeout. */
+	kap_sock_call(sk, false, kap_timeout_fn, &t);
+	ev.probe = inet_csk(sk)->icsk_probes_out;
+	kap_count(KAP_TIMEOUTS, t.port ?: kap_service_port_guess(sk), NULL);
+	trace_timeout(&ev, READ_ONCE(sk->sk_err),
+		      READ_ONCE(inet_csk(sk)->icsk_user_timeout) != 0,
+		      t.icmp_err);
+}
+
+static void kap_tp_set_state(void *data, const struct sock *csk, int oldstate,
+			     int newstate)
+{
+	struct sock *sk = (struct sock *)csk;
+
+	if (!kap_sock_is_tcp(sk))
+		return;
+	if (newstate == TCP_ESTABLISHED &&
+	    (oldstate == TCP_SYN_SENT || oldstate == TCP_SYN_RECV))
+		kap_conn_opened(sk, oldstate == TCP_SYN_RECV);
+	else if (newstate == TCP_CLOSE)
+		kap_conn_closing(sk, oldstate);
+	else if (oldstate == TCP_ESTABLISHED)
+		kap_check_answer(sk);	/* before the closing handshake's ACKs */
+}
+
+static void kap_reset_fn(struct kap_sock_state *st, void *arg)
+{
+	st->flags &= ~KAP_SOCK_PROBING;
+}
+
+static void kap_tp_receive_reset(void *data, struct sock *sk)
+{
+	struct kap_event ev = { .sk = sk };
+
+	if (!kap_sock_is_tcp(sk) || !kap_keepalive_probing(sk))
+		return;
+	ev.probe = inet_csk(sk)->icsk_probes_out;
+	kap_sock_call(sk, false, kap_reset_fn, NULL);
+	kap_count(KAP_PEER_RESETS, kap_service_port(sk), NULL);
+	trace_peer_reset(&ev);
+}
+
+static void kap_tp_destroy_sock(void *data, struct sock *sk)
+{
+	kap_sock_forget(sk);
+}
+
+struct kap_tracepoint {
+	const char *name;
+	void *probe;
+	struct tracepoint *tp;
+	bool registered;
+};
+
+static struct kap_tracepoint kap_tracepoints[] = {
+	{ .name = "inet_sock_set_state", .probe = kap_tp_set_state },
+	{ .name = "tcp_receive_reset", .probe = kap_tp_receive_reset },
+	{ .name = "tcp_destroy_sock", .probe = kap_tp_destroy_sock },
+};
+
+static void kap_tracepoint_find(struct tracepoint *tp, void *priv)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(kap_tracepoints); i++)
+		if (!strcmp(tp->name, kap_tracepoints[i].name))
+			kap_tracepoints[i].tp = tp;
+}
+
+/* ---- registration ------------------------------------------------------ */
+
+static struct kretprobe *kap_kretprobes[] = { &kap_timer_rp, &kap_wakeup_rp };
+static struct kprobe *kap_kprobes[] = {
+	&kap_v4_err_kp,
+#if IS_ENABLED(CONFIG_IPV6)
+	&kap_v6_err_kp,
+#endif
+};
+
+static void kap_tracepoints_unregister(void)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(kap_tracepoints); i++) {
+		if (kap_tracepoints[i].registered)
+			tracepoint_probe_unregister(kap_tracepoints[i].tp,
+						    kap_tracepoints[i].probe, NULL);
+		kap_tracepoints[i].registered = false;
+	}
+	tracepoint_synchronize_unregister();
+}
+
+int kap_hooks_init(void)
+{
+	int i, ret;
+
+	for_each_kernel_tracepoint(kap_tracepoint_find, NULL);
+	for (i = 0; i < ARRAY_SIZE(kap_tracepoints); i++) {
+		if (!kap_tracepoints[i].tp) {
+			pr_err("tracepoint %s not found\n", kap_tracepoints[i].name);
+			return -ENOENT;
+		}
+	}
+
+	ret = register_kretprobes(kap_kretprobes, ARRAY_SIZE(kap_kretprobes));
+	if (ret) {
+		pr_err("cannot hook the keepalive timer: %d\n", ret);
+		return ret;
+	}
+	ret = register_kprobes(kap_kprobes, ARRAY_SIZE(kap_kprobes));
+	if (ret) {
+		pr_err("cannot hook ICMP error handling: %d\n", ret);
+		goto err_kprobes;
+	}
+	for (i = 0; i < ARRAY_SIZE(kap_tracepoints); i++) {
+		ret = tracepoint_probe_register(kap_tracepoints[i].tp,
+						kap_tracepoints[i].probe, NULL);
+		if (ret) {
+			pr_err("cannot attach to tracepoint %s: %d\n",
+			       kap_tracepoints[i].name, ret);
+			goto err_tracepoints;
+		}
+		kap_tracepoints[i].registered = true;
+	}
+	return 0;
+
+err_tracepoints:
+	kap_tracepoints_unregister();
+	unregister_kprobes(kap_kprobes, ARRAY_SIZE(kap_kprobes));
+err_kprobes:
+	unregister_kretprobes(kap_kretprobes, ARRAY_SIZE(kap_kretprobes));
+	return ret;
+}
+
+/* Unhooks everything and waits until no handler runs any more. */
+void kap_hooks_uninit(void)
+{
+	kap_tracepoints_unregister();
+	unregister_kprobes(kap_kprobes, ARRAY_SIZE(kap_kprobes));
+	unregister_kretprobes(kap_kretprobes, ARRAY_SIZE(kap_kretprobes));
+}
+
+/* How many hook calls were missed (kretprobe instances exhausted, ...). */
+unsigned long kap_hooks_missed(void)
+{
+	unsigned long n = kap_timer_rp.nmissed + kap_wakeup_rp.nmissed;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(kap_kprobes); i++)
+		n += kap_kprobes[i]->nmissed;
+	return n;
+}

@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Per-socket state: what kapolicy remembers of a TCP socket between two
+ * hook calls (which way it was opened, the probe in flight, an ICMP error
+ * that answered it).  The kernel gives a module no room in struct sock, so
+ * the state lives in a table keyed by the socket's address.
+ *
+ * Memory is bounded and allocated once, at module load: max_sockets entries
+ * (module parameter, default 65536; about 64 bytes each) and a bucket array
+ * of the next power of two.  Hooks never allocate: an entry comes from the
+ * free list, and when the list is empty the socket goes untracked, which is
+ * counted (limits/sockets_overflow) and costs only the answer time of its
+ * probes and the exact direction of its opening (see kap_service_port_guess).
+ *
+ * Entries are made for sockets with keepalive activity (keepalive on when
+ * they open, or a probe sent) and freed by the tcp_destroy_sock tracepoint.
+ * A socket that reaches ESTABLISHED resets any stale entry at its address.
+ *
+ * Context: called from hooks in softirq and process context, with or
+ * without the socket lock.  Buckets are guarded by hashed raw spinlocks
+ * taken with interrupts off (raw: hook handlers run with preemption off,
+ * also on PREEMPT_RT); every access to an entry's state happens under its
+ * bucket lock, through kap_sock_call().
+ */
+#include <linux/hash.h>
+#include <linux/log2.h>
+#include <linux/moduleparam.h>
+#include <linux/spinlock.h>
+#include <linux/vmalloc.h>
+
+#include "kapolicy.h"
+
+#define KAP_SOCKS_MIN		1024
+#define KAP_SOCKS_LIMIT		(16U << 20)
+#define KAP_SOCK_LOCK_BITS	10	/* 1024 hashed bucket locks */
+
+static unsigned int max_sockets = 65536;
+module_param(max_sockets, uint, 0444);
+MODULE_PARM_DESC(max_sockets,
+		 "sockets whose keepalive state is tracked at once (1024-16777216, default 65536)");
+
+struct kap_sock {
+	struct hlist_node node;		/* in a bucket, or in the free list */
+	const struct sock *sk;		/* key; NULL while free */
+	struct kap_sock_state st;
+};
+
+static struct kap_sock *kap_pool;
+static struct hlist_head *kap_buckets;
+static unsigned int kap_bucket_bits;
+static raw_spinlock_t kap_bucket_locks[1 << KAP_SOCK_LOCK_BITS];
+
+static HLIST_HEAD(kap_free);
+static DEFINE_RAW_SPINLOCK(kap_free_lock);
+static unsigned int kap_used;
+static atomic64_t kap_overflow = ATOMIC64_INIT(0);
+
+static u32 kap_sock_hash(const struct sock *sk)
+{
+	return hash_ptr(sk, kap_bucket_bits);
+}
+
+static raw_spinlock_t *kap_bucket_lock(u32 bucket)
+{
+	return &kap_bucket_locks[bucket & ((1 << KAP_SOCK_LOCK_BITS) - 1)];
+}
+
+static struct kap_sock *kap_sock_find(struct hlist_head *head,
+				      const struct sock *sk)
+{
+	struct kap_sock *ks;
+
+	hlist_for_each_entry(ks, head, node)
+		if (ks->sk == sk)
+			return ks;
+	return NULL;
+}
+
+static struct kap_sock *kap_sock_alloc(void)
+{
+	struct kap_sock *ks = NULL;
+
+	raw_spin_lock(&kap_free_lock);
+	if (!hlist_empty(&kap_free)) {
+		ks = hlist_entry(kap_free.first, struct kap_sock, node);
+		hlist_del(&ks->node);
+		kap_used++;
+	}
+	raw_spin_unlock(&kap_free_lock);
+	return ks;
+}
+
+static void kap_sock_release(struct kap_sock *ks)
+{
+	ks->sk = NULL;
+	raw_spin_lock(&kap_free_lock);
+	hlist_add_head(&ks->node, &kap_free);
+	kap_used--;
+	raw_spin_unlock(&kap_free_lock);
+}
+
+/*
+ * Calls fn(state, arg) with the socket's state locked.  With create, a
+ * socket without state gets a zeroed one first.  Returns false, without
+ * calling fn, when the socket has no state and none was made.
+ */
+bool kap_sock_call(const struct sock *sk, bool create, kap_sock_fn fn,
+		   void *arg)
+{
+	u32 bucket = kap_sock_hash(sk);
+	raw_spinlock_t *lock = kap_bucket_lock(bucket);
+	struct kap_sock *ks;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(lock, flags);
+	ks = kap_sock_find(&kap_buckets[bucket], sk);
+	if (!ks && create) {
+		ks = kap_sock_alloc();
+		if (ks) {
+			ks->sk = sk;
+			memset(&ks->st, 0, sizeof(ks->st));
+			hlist_add_head(&ks->node, &kap_buckets[bucket]);
+		} else {
+			atomic64_inc(&kap_overflow);
+		}
+	}
+	if (ks)
+		fn(&ks->st, arg);
+	raw_spin_unlock_irqrestore(lock, flags);
+	return ks;
+}
+
+/* The socket is being destroyed: its state goes back to the free list. */
+void kap_sock_forget(const struct sock *sk)
+{
+	u32 bucket = kap_sock_hash(sk);
+	raw_spinlock_t *lock = kap_bucket_lock(bucket);
+	struct kap_sock *ks;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(lock, flags);
+	ks = kap_sock_find(&kap_buckets[bucket], sk);
+	if (ks) {
+		hlist_del(&ks->node);
+		kap_sock_release(ks);
+	}
+	raw_spin_unlock_irqrestore(lock, flags);
+}
+
+unsigned int kap_socks_used(void)
+{
+	return READ_ONCE(kap_used);
+}
+
+unsigned int kap_socks_max(void)
+{
+	return max_sockets;
+}
+
+u64 kap_socks_overflow(void)
+{
+	return atomic64_read(&kap_overflow);
+}
+
+int kap_socks_init(void)
+{
+	unsigned int i;
+
+	if (max_sockets < KAP_SOCKS_MIN || max_sockets > KAP_SOCKS_LIMIT) {
+		pr_err("max_sockets=%u is outside %u-%u\n", max_sockets,
+		       KAP_SOCKS_MIN, KAP_SOCKS_LIMIT);
+		return -EINVAL;
+	}
+	kap_bucket_bits = ilog2(roundup_pow_of_two(max_sockets));
+	kap_buckets = vcalloc(1U << kap_bucket_bits, sizeof(*kap_buckets));
+	kap_pool = vcalloc(max_sockets, sizeof(*kap_pool));
+	if (!kap_buckets || !kap_pool) {
+		vfree(kap_buckets);
+		vfree(kap_pool);
+		return -ENOMEM;
+	}
+	for (i = 0; i < ARRAY_SIZE(kap_bucket_locks); i++)
+		raw_spin_lock_init(&kap_bucket_locks[i]);
+	for (i = 0; i < max_sockets; i++)
+		hlist_add_head(&kap_pool[i].node, &kap_free);
+	return 0;
+}
+
+/* Called after the hooks are gone: nothing can reach the table any more. */
+void kap_socks_uninit(void)
+{
+	INIT_HLIST_HEAD(&kap_free);
+	vfree(kap_pool);
+	vfree(kap_buckets);
+}

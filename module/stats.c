@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Counters.  Three views of the same events:
+ *
+ *   global     per-CPU u64s, summed when read: stats/<name>
+ *   policy     per-CPU u64s of the governing policy: policies/NAME/stats/
+ *   port       by service port: the ports file
+ *
+ * The port table is preallocated at load: max_ports slots (module
+ * parameter, default 1024) in an open-addressing table of twice that size,
+ * each slot a row of atomic64 counters (keepalive events come a few per
+ * socket per interval, never per packet, so one shared row per port is
+ * cheap).  A port takes a slot with its first event and keeps it until
+ * unload.  When every slot is taken, a new port's events are counted in
+ * the row "other" and in limits/ports_overflow: nothing is lost silently.
+ *
+ * Context: kap_count() runs in hook handlers (any context, preemption off);
+ * it never allocates or sleeps.
+ */
+#include <linux/hash.h>
+#include <linux/log2.h>
+#include <linux/moduleparam.h>
+#include <linux/percpu.h>
+#include <linux/slab.h>
+#include <linux/sort.h>
+#include <linux/vmalloc.h>
+
+#include "kapolicy.h"
+
+#define KAP_PORTS_MIN	16
+#define KAP_PORTS_LIMIT	65536
+
+static unsigned int max_ports = 1024;
+module_param(max_ports, uint, 0444);
+MODULE_PARM_DESC(max_ports,
+		 "service ports with their own counters (16-65536, default 1024)");
+
+const char *const kap_counter_names[KAP_NR_COUNTERS] = {
+	[KAP_SOCKETS_GOVERNED]	= "sockets_governed",
+	[KAP_KEEPALIVE_ENABLED]	= "keepalive_enabled",
+	[KAP_PROBES_SENT]	= "probes_sent",
+	[KAP_PROBES_ANSWERED]	= "probes_answered",
+	[KAP_PROBES_DEFERRED]	= "probes_deferred",
+	[KAP_PEER_RESETS]	= "peer_resets",
+	[KAP_ICMP_ERRORS]	= "icmp_errors",
+	[KAP_TIMEOUTS]		= "timeouts",
+	[KAP_APP_OVERRIDES]	= "app_overrides",
+};
+
+struct kap_port_row {
+	atomic_t key;			/* port + 1; 0 while the slot is free */
+	atomic64_t c[KAP_NR_COUNTERS];
+};
+
+static struct kap_counters __percpu *kap_global;
+static struct kap_port_row *kap_ports;	/* 2 * max_ports slots */
+static struct kap_port_row kap_port_other;
+static unsigned int kap_port_bits;
+static atomic_t kap_ports_used = ATOMIC_INIT(0);
+static atomic64_t kap_ports_overflow = ATOMIC64_INIT(0);
+
+static struct kap_port_row *kap_port_row(u16 port)
+{
+	unsigned int size = 1U << kap_port_bits, i, slot;
+	int key = port + 1, old;
+
+	slot = hash_32(port, kap_port_bits);
+	for (i = 0; i < size; i++, slot = (slot + 1) & (size - 1)) {
+		old = atomic_read(&kap_ports[slot].key);
+		if (old == key)
+			return &kap_ports[slot];
+		if (old)
+			continue;
+		/* A free slot: claim it if the budget allows. */
+		if (atomic_inc_return(&kap_ports_used) > max_ports) {
+			atomic_dec(&kap_ports_used);
+			break;
+		}
+		old = atomic_cmpxchg(&kap_ports[slot].key, 0, key);
+		if (!old)
+			return &kap_ports[slot];
+		atomic_dec(&kap_ports_used);
+		if (old == key)
+			return &kap_ports[slot];
+	}
+	atomic64_inc(&kap_ports_overflow);
+	return &kap_port_other;
+}
+
+/* Counts one event: globally, for the port and for the governing policy. */
+void kap_count(enum kap_counter c, u16 port,
+	       struct kap_counters __percpu *policy)
+{
+	this_cpu_inc(kap_global->c[c]);
+	if (policy)
+		this_cpu_inc(policy->c[c]);
+	atomic64_inc(&kap_port_row(port)->c[c]);
+}
+
+void kap_stats_sum(struct kap_counters __percpu *pcpu,
+		   u64 out[KAP_NR_COUNTERS])
+{
+	int cpu, i;
+
+	memset(out, 0, sizeof(u64) * KAP_NR_COUNTERS);
+	for_each_possible_cpu(cpu) {
+		struct kap_counters *pc = per_cpu_ptr(pcpu, cpu);
+
+		for (i = 0; i < KAP_NR_COUNTERS; i++)
+			out[i] += READ_ONCE(pc->c[i]);
+	}
+}
+
+void kap_stats_global(u64 out[KAP_NR_COUNTERS])
+{
+	kap_stats_sum(kap_global, out);
+}
+
+unsigned int kap_stats_ports_used(void)
+{
+	return min_t(unsigned int, atomic_read(&kap_ports_used), max_ports);
+}
+
+unsigned int kap_stats_ports_max(void)
+{
+	return max_ports;
+}
+
+u64 kap_stats_ports_overflow(void)
+{
+	return atomic64_read(&kap_ports_overflow);
+}
+
+static int kap_port_cmp(const void *a, const void *b)
+{
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static size_t kap_port_line(char *p, size_t room, const char *name,
+			    const struct kap_port_row *row)
+{
+	size_t n;
+	int i;
+
+	n = scnprintf(p, room, "%s", name);
+	for (i = 0; i < KAP_NR_COUNTERS; i++)
+		n += scnprintf(p + n, room - n, " %llu",
+			       (u64)atomic64_read(&row->c[i]));
+	n += scnprintf(p + n, room - n, "\n");
+	return n;
+}
+
+/*
+ * The ports file: a header line naming the columns, then one line per port
+ * with activity, by port number, then "other" if any port overflowed.  The
+ * text is made anew on each read and the window [off, off + count) of it is
+ * copied out (the file is small: at most max_ports + 2 lines).
+ */
+ssize_t kap_stats_ports_read(char *buf, loff_t off, size_t count)
+{
+	unsigned int size = 1U << kap_port_bits, i, n = 0;
+	size_t room, len = 0;
+	char *text, name[8];
+	ssize_t ret;
+	u64 *ports;
+	int c;
+
+	room = (size_t)(max_ports + 2) * (8 + KAP_NR_COUNTERS * 21) + 256;
+	text = kvmalloc(room, GFP_KERNEL);
+	ports = kvmalloc_array(size, sizeof(*ports), GFP_KERNEL);
+	if (!text || !ports) {
+		ret = -ENOMEM;
+		goto out;
+	}
+
+	len = scnprintf(text, room, "port");
+	for (c = 0; c < KAP_NR_COUNTERS; c++)
+		len += scnprintf(text + len, room - len, " %s",
+				 kap_counter_names[c]);
+	len += scnprintf(text + len, room - len, "\n");
+
+	for (i = 0; i < size; i++)
+		if (atomic_read(&kap_ports[i].key))
+			ports[n++] = (u64)atomic_read(&kap_ports[i].key) << 32 | i;
+	sort(ports, n, sizeof(*ports), kap_port_cmp, NULL);
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "%llu", (ports[i] >> 32) - 1);
+		len += kap_port_line(text + len, room - len, name,
+				     &kap_ports[(u32)ports[i]]);
+	}
+	if (atomic64_read(&kap_ports_overflow))
+		len += kap_port_line(text + len, room - len, "other",
+				     &kap_port_other);
+
+	if (off >= len) {
+		ret = 0;
+		goto out;
+	}
+	ret = min_t(size_t, count, len - off);
+	memcpy(buf, text + off, ret);
+out:
+	kvfree(ports);
+	kvfree(text);
+	return ret;
+}
+
+int kap_stats_init(void)
+{
+	if (max_ports < KAP_PORTS_MIN || max_ports > KAP_PORTS_LIMIT) {
+		pr_err("max_ports=%u is outside %u-%u\n", max_ports,
+		       KAP_PORTS_MIN, KAP_PORTS_LIMIT);
+		return -EINVAL;
+	}
+	kap_port_bits = ilog2(roundup_pow_of_two(max_ports)) + 1;
+	kap_ports = vcalloc(1U << kap_port_bits, sizeof(*kap_ports));
+	kap_global = alloc_percpu(struct kap_counters);
+	if (!kap_ports || !kap_global) {
+		vfree(kap_ports);
+		free_percpu(kap_global);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void kap_stats_uninit(void)
+{
+	free_percpu(kap_global);
+	vfree(kap_ports);
+}

@@ -1,0 +1,194 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The four kinds of peer a keepalive probe can meet, told apart by kapolicy
+# and checked against independent witnesses: the namespace's own counters
+# (nstat), the packets on the wire (tcpdump) and what the application saw
+# (errno).
+#
+#   alive      each probe is answered; the connection lives
+#   dead       the router drops everything: cnt probes, then ETIMEDOUT at
+#              idle + cnt * intvl
+#   rebooted   the server lost the connection: the probe meets a RST,
+#              ECONNRESET
+#   icmp       the router answers each probe with host unreachable; TCP
+#              drops those as out of window (TcpExtOutOfWindowIcmps), so the
+#              end is ETIMEDOUT, but kapolicy reports each answer
+#   user_timeout  TCP_USER_TIMEOUT ends the probing before cnt is reached
+#
+# IPv4 for all, IPv6 for alive, dead, rebooted and icmp.  Keepalive is set
+# by the application (no policy); short timers (1-2 s) with a tolerance of
+# KILL_SLACK seconds for the emulated machine.
+. "$(dirname "$0")/functions.sh"
+. "$(dirname "$0")/net_lib.sh"
+
+KILL_EARLY=0.5	# the kill may come this much before idle + cnt * intvl
+KILL_SLACK=2.5	# ... and this much after (timer slack, emulation)
+PORT=5001
+
+setup
+ktap_plan 58
+unload_mod_if_loaded
+load_mod
+net_setup
+
+# scenario(name, server-addr, fault, client-wait, client-options...)
+# Runs one connection from kap-c to kap-s under the fault and leaves the
+# witnesses in: EV (trace file), KA (TcpExtTCPKeepAlive delta), OOW
+# (TcpExtOutOfWindowIcmps delta), STATS (kapolicy snapshot before), and the
+# capture in $WORK/capture.txt.
+function scenario() {
+	local name=$1 addr=$2 fault=$3 wait=$4
+	shift 4
+	log "---- scenario: $name ($addr) ----"
+	EV=$WORK/$name.events
+	STATS=$WORK/$name.stats
+	server_start "$addr" $PORT
+	local ka0 oow0
+	ka0=$(nstat_get $NS_C TcpExtTCPKeepAlive)
+	oow0=$(nstat_get $NS_C TcpExtOutOfWindowIcmps)
+	kap_stats_snapshot "$STATS"
+	PORT_SENT0=$(kap_port_stat $PORT probes_sent)
+	trace_start
+	capture_start c0
+	client_start "$addr" $PORT --wait "$wait" "$@"
+	[ "$fault" != none ] && $fault
+	client_wait $((${wait%.*} + 30)) || log "the client did not report"
+	client_stop
+	server_stop
+	fault_clear
+	capture_stop
+	trace_stop "$EV"
+	KA=$(( $(nstat_get $NS_C TcpExtTCPKeepAlive) - ka0 ))
+	OOW=$(( $(nstat_get $NS_C TcpExtOutOfWindowIcmps) - oow0 ))
+	log "$name: client saw: $(client_errors) after $(client_after 0)s"
+	log "$name: events: $(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /:$/ && $i !~ /^\[/) print $i }' "$EV" | sort | uniq -c | tr '\n' ' ')"
+	log "$name: TcpExtTCPKeepAlive +$KA, TcpExtOutOfWindowIcmps +$OOW"
+	log "$name: kapolicy: sent +$(kap_stat_delta "$STATS" probes_sent)" \
+		"answered +$(kap_stat_delta "$STATS" probes_answered)" \
+		"resets +$(kap_stat_delta "$STATS" peer_resets)" \
+		"icmp +$(kap_stat_delta "$STATS" icmp_errors)" \
+		"timeouts +$(kap_stat_delta "$STATS" timeouts)"
+	sed 's/^/# event: /' "$EV" | head -n 20
+}
+
+# kill_time_ok(expected) - the client's connection ended near expected s
+function kill_time_ok() {
+	local after
+	after=$(client_after 0)
+	python3 -c "import sys; a, e = float(sys.argv[1]), float(sys.argv[2]); \
+		sys.exit(0 if e - $KILL_EARLY <= a <= e + $KILL_SLACK else 1)" "$after" "$1"
+}
+
+# event_field(event, field, n) - the field of the n-th event of a kind
+function event_field() {
+	grep " $1: " "$EV" | sed -n "${3:-1}p" | tr ' ' '\n' | sed -n "s/^$2=//p"
+}
+
+function check_alive() {
+	local fam=$1 c=$2 s=$3 sent
+	scenario "alive-ipv$fam" "$s" none 5.5 --keepalive --idle 1 --intvl 1 --cnt 3
+	sent=$(kap_stat_delta "$STATS" probes_sent)
+	expect_eq "alive/ipv$fam: the connection lives" "1 alive" "$(client_errors)"
+	if [ "$sent" -ge 3 ]; then
+		ok "alive/ipv$fam: probes were sent ($sent)"
+	else
+		fail "alive/ipv$fam: probes were sent" "probes_sent +$sent"
+	fi
+	expect_eq "alive/ipv$fam: probes_sent equals TcpExtTCPKeepAlive" "$KA" "$sent"
+	expect_eq "alive/ipv$fam: probes_sent equals the probes on the wire" \
+		"$(wire_count "$c" "$s" probes)" "$sent"
+	expect_eq "alive/ipv$fam: probes_answered equals probes_sent" "$sent" \
+		"$(kap_stat_delta "$STATS" probes_answered)"
+	expect_eq "alive/ipv$fam: the answers on the wire match" "$sent" \
+		"$(wire_count "$c" "$s" answers)"
+	expect_eq "alive/ipv$fam: probe_sent and probe_answered events match" \
+		"$sent $sent" "$(trace_count "$EV" probe_sent) $(trace_count "$EV" probe_answered)"
+	expect_eq "alive/ipv$fam: no timeout, reset or ICMP" "0 0 0" \
+		"$(kap_stat_delta "$STATS" timeouts) $(kap_stat_delta "$STATS" peer_resets) $(kap_stat_delta "$STATS" icmp_errors)"
+	expect_eq "alive/ipv$fam: the service port's line counts the probes" "$sent" \
+		"$(( $(kap_port_stat $PORT probes_sent) - ${PORT_SENT0:-0} ))"
+	local rtt
+	rtt=$(event_field probe_answered rtt_us)
+	if [ -n "$rtt" ] && [ "$rtt" -lt 1000000 ]; then
+		ok "alive/ipv$fam: probe_answered carries the answer time (${rtt}us)"
+	else
+		fail "alive/ipv$fam: probe_answered carries the answer time" "rtt_us='$rtt'"
+	fi
+}
+
+function check_dead() {
+	local fam=$1 c=$2 s=$3
+	scenario "dead-ipv$fam" "$s" fault_drop 20 --keepalive --idle 1 --intvl 1 --cnt 3
+	expect_eq "dead/ipv$fam: the application gets ETIMEDOUT" "1 ETIMEDOUT" "$(client_errors)"
+	expect_eq "dead/ipv$fam: exactly cnt probes" 3 "$(kap_stat_delta "$STATS" probes_sent)"
+	expect_eq "dead/ipv$fam: TcpExtTCPKeepAlive agrees" 3 "$KA"
+	expect_eq "dead/ipv$fam: the wire agrees" 3 "$(wire_count "$c" "$s" probes)"
+	expect_eq "dead/ipv$fam: one timeout, nothing answered" "1 0" \
+		"$(kap_stat_delta "$STATS" timeouts) $(kap_stat_delta "$STATS" probes_answered)"
+	expect_eq "dead/ipv$fam: events: 3 probe_sent, 1 timeout" "3 1" \
+		"$(trace_count "$EV" probe_sent) $(trace_count "$EV" timeout)"
+	expect_eq "dead/ipv$fam: the timeout says ETIMEDOUT, by probes, probe 3" \
+		"110 probes 3" "$(event_field timeout err) $(event_field timeout by) $(event_field timeout probe)"
+	if kill_time_ok 4; then
+		ok "dead/ipv$fam: killed at idle + cnt * intvl = 4s (after $(client_after 0)s)"
+	else
+		fail "dead/ipv$fam: killed at idle + cnt * intvl = 4s" "after $(client_after 0)s"
+	fi
+}
+
+function check_rebooted() {
+	local fam=$1 c=$2 s=$3
+	function reboot_server() {
+		fault_drop_server
+		server_forget
+		fault_clear
+	}
+	scenario "rebooted-ipv$fam" "$s" reboot_server 20 --keepalive --idle 2 --intvl 1 --cnt 5
+	expect_eq "rebooted/ipv$fam: the application gets ECONNRESET" "1 ECONNRESET" "$(client_errors)"
+	expect_eq "rebooted/ipv$fam: one peer_reset, no timeout" "1 0" \
+		"$(kap_stat_delta "$STATS" peer_resets) $(kap_stat_delta "$STATS" timeouts)"
+	expect_eq "rebooted/ipv$fam: the probe met a RST on the wire" "1 1" \
+		"$(wire_count "$c" "$s" probes) $(wire_count "$c" "$s" rsts)"
+	expect_eq "rebooted/ipv$fam: peer_reset event for probe 1" "1 1" \
+		"$(trace_count "$EV" peer_reset) $(event_field peer_reset probe)"
+}
+
+function check_icmp() {
+	local fam=$1 c=$2 s=$3 want_err=113
+	scenario "icmp-ipv$fam" "$s" fault_reject 20 --keepalive --idle 1 --intvl 1 --cnt 3
+	expect_eq "icmp/ipv$fam: the application still gets ETIMEDOUT" "1 ETIMEDOUT" "$(client_errors)"
+	expect_eq "icmp/ipv$fam: TCP dropped the ICMP errors as out of window" 3 "$OOW"
+	expect_eq "icmp/ipv$fam: icmp_errors counts each answer" 3 \
+		"$(kap_stat_delta "$STATS" icmp_errors)"
+	expect_eq "icmp/ipv$fam: icmp_error events: EHOSTUNREACH, probes 1 2 3" \
+		"3 $want_err 1 2 3" "$(trace_count "$EV" icmp_error) $(event_field icmp_error err) \
+$(event_field icmp_error probe 1) $(event_field icmp_error probe 2) $(event_field icmp_error probe 3)"
+	expect_eq "icmp/ipv$fam: the timeout says the peer was reported unreachable" \
+		"110 probes $want_err" "$(event_field timeout err) $(event_field timeout by) $(event_field timeout icmp_err)"
+}
+
+check_alive 4 $C4 $S4
+check_dead 4 $C4 $S4
+check_rebooted 4 $C4 $S4
+check_icmp 4 $C4 $S4
+
+# TCP_USER_TIMEOUT: 3 s ends the probing long before cnt (20) is reached.
+scenario "user-timeout" $S4 fault_drop 20 --keepalive --idle 1 --intvl 1 --cnt 20 --user-timeout 3000
+expect_eq "user_timeout: the application gets ETIMEDOUT" "1 ETIMEDOUT" "$(client_errors)"
+expect_eq "user_timeout: the timeout event says user_timeout (3000 ms)" "user_timeout 3000" \
+	"$(event_field timeout by) $(event_field timeout user_timeout)"
+if kill_time_ok 3; then
+	ok "user_timeout: killed after 3s (after $(client_after 0)s)"
+else
+	fail "user_timeout: killed after 3s" "after $(client_after 0)s"
+fi
+
+check_alive 6 $C6 $S6
+check_dead 6 $C6 $S6
+check_rebooted 6 $C6 $S6
+check_icmp 6 $C6 $S6
+
+expect_eq "no hook call was missed" 0 "$(cat $SYSFS_DIR/limits/hooks_missed)"
+unload_mod
+ktap_finish

@@ -1,0 +1,277 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Test peers for the kapolicy selftests.
+
+  kaptool.py server ADDR PORT [options]   listen, accept, echo (or not read)
+  kaptool.py client ADDR PORT [options]   open connections, then wait for
+                                          them to die and report how
+  kaptool.py wire PCAP SRC DST            keepalive on the wire, from SRC's
+                                          point of view (JSON)
+
+The client reports, as JSON lines in --result, one line per connection:
+{"conn": i, "error": "ETIMEDOUT" | "ECONNRESET" | "EOF" | "alive",
+ "after": seconds since the client said it was connected}.  It writes
+--ready once every connection is established and has exchanged one byte
+with the server, so that a test applies its faults only after that.
+"""
+import argparse
+import errno
+import json
+import os
+import select
+import signal
+import socket
+import struct
+import sys
+import time
+
+
+def family_of(addr):
+    return socket.AF_INET6 if ':' in addr else socket.AF_INET
+
+
+def write_file(path, text):
+    if not path:
+        return
+    tmp = path + '.tmp'
+    with open(tmp, 'w') as f:
+        f.write(text)
+    os.rename(tmp, path)
+
+
+def server(a):
+    ls = socket.socket(family_of(a.addr), socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if a.rcvbuf:
+        ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, a.rcvbuf)
+    if a.keepalive:
+        ls.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    ls.bind((a.addr, a.port))
+    ls.listen(4096)
+    conns = []
+
+    def forget(signum, frame):
+        # Lose every connection without a word reaching the peer (a test
+        # drops our packets meanwhile): RST on close, as a reboot would.
+        for c in conns:
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                         struct.pack('ii', 1, 0))
+            c.close()
+        conns.clear()
+        write_file(a.forgotten, 'forgotten\n')
+
+    signal.signal(signal.SIGUSR1, forget)
+    signal.signal(signal.SIGTERM, lambda s, f: sys.exit(0))
+    write_file(a.ready, 'listening\n')
+    while True:
+        try:
+            rd, _, _ = select.select([ls] + conns, [], [], 1.0)
+        except InterruptedError:
+            continue
+        for s in rd:
+            if s is ls:
+                c, _ = ls.accept()
+                conns.append(c)
+                continue
+            if a.no_read:
+                continue
+            try:
+                data = s.recv(65536)
+            except OSError:
+                data = b''
+            if not data:
+                if s in conns:
+                    conns.remove(s)
+                s.close()
+            elif not a.no_echo:
+                s.sendall(data[:1])
+
+
+def setopts(s, a):
+    if a.keepalive:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    if a.idle:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, a.idle)
+    if a.intvl:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, a.intvl)
+    if a.cnt:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, a.cnt)
+    if a.user_timeout:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT,
+                     a.user_timeout)
+
+
+def client(a):
+    socks = []
+    for _ in range(a.count):
+        s = socket.socket(family_of(a.addr), socket.SOCK_STREAM)
+        if not a.set_after:
+            setopts(s, a)
+        s.settimeout(30)
+        s.connect((a.addr, a.port))
+        if a.set_after:
+            setopts(s, a)
+        socks.append(s)
+    # One byte each way: the server has accepted, the path works.
+    for s in socks:
+        s.sendall(b'x')
+    for s in socks:
+        if s.recv(1) != b'x':
+            sys.exit('no echo from the server')
+        s.setblocking(False)
+    t0 = time.monotonic()
+    write_file(a.ready, 'connected\n')
+
+    if a.send_after:
+        # Wait for the go-ahead, then queue data that cannot be delivered.
+        while not os.path.exists(a.send_after):
+            time.sleep(0.05)
+        for s in socks:
+            try:
+                s.send(b'y' * a.send_bytes)
+            except BlockingIOError:
+                pass
+
+    pending = {s.fileno(): (i, s) for i, s in enumerate(socks)}
+    results = {}
+    poller = select.poll()
+    for fd in pending:
+        poller.register(fd, select.POLLIN | select.POLLERR | select.POLLHUP)
+    deadline = t0 + a.wait
+    while pending and time.monotonic() < deadline:
+        if a.fill:
+            for fd, (i, s) in pending.items():
+                try:
+                    s.send(b'z' * 65536)
+                except (BlockingIOError, OSError):
+                    pass
+        for fd, _ in poller.poll(100):
+            i, s = pending.pop(fd)
+            poller.unregister(fd)
+            try:
+                data = s.recv(1)
+                err = 'EOF' if not data else 'DATA'
+            except OSError as e:
+                err = errno.errorcode.get(e.errno, str(e.errno))
+            results[i] = (err, time.monotonic() - t0)
+    for fd, (i, s) in pending.items():
+        results[i] = ('alive', time.monotonic() - t0)
+    lines = [json.dumps({'conn': i, 'error': e, 'after': round(t, 3)})
+             for i, (e, t) in sorted(results.items())]
+    write_file(a.result, '\n'.join(lines) + '\n')
+    if a.hold:
+        signal.signal(signal.SIGTERM, lambda s, f: sys.exit(0))
+        while True:
+            time.sleep(3600)
+
+
+def pcap_packets(path):
+    """(src, dst, seq, ack, flags, payload length) of each TCP packet of an
+    Ethernet pcap file written by tcpdump."""
+    with open(path, 'rb') as f:
+        data = f.read()
+    magic = struct.unpack('<I', data[:4])[0]
+    endian = '<' if magic in (0xa1b2c3d4, 0xa1b23c4d) else '>'
+    off = 24
+    while off + 16 <= len(data):
+        _, _, caplen, _ = struct.unpack(endian + 'IIII', data[off:off + 16])
+        pkt = data[off + 16:off + 16 + caplen]
+        off += 16 + caplen
+        if len(pkt) < 14:
+            continue
+        etype = struct.unpack('!H', pkt[12:14])[0]
+        ip = pkt[14:]
+        if etype == 0x0800 and len(ip) >= 20 and ip[9] == 6:
+            ihl = (ip[0] & 0xf) * 4
+            total = struct.unpack('!H', ip[2:4])[0]
+            src = socket.inet_ntop(socket.AF_INET, ip[12:16])
+            dst = socket.inet_ntop(socket.AF_INET, ip[16:20])
+            tcp, iplen = ip[ihl:], total - ihl
+        elif etype == 0x86dd and len(ip) >= 40 and ip[6] == 6:
+            src = socket.inet_ntop(socket.AF_INET6, ip[8:24])
+            dst = socket.inet_ntop(socket.AF_INET6, ip[24:40])
+            tcp, iplen = ip[40:], struct.unpack('!H', ip[4:6])[0]
+        else:
+            continue
+        if len(tcp) < 20:
+            continue
+        seq, ack = struct.unpack('!II', tcp[4:12])
+        doff = (tcp[12] >> 4) * 4
+        yield src, dst, seq, ack, tcp[13], iplen - doff
+
+
+def wire(a):
+    FIN, SYN, RST, ACK = 0x01, 0x02, 0x04, 0x10
+    nxt = None          # the next sequence number SRC will send
+    pending = False     # a probe waits for its answer
+    probes = answers = rsts = 0
+    for src, dst, seq, ack, flags, length in pcap_packets(a.pcap):
+        if src == a.src and dst == a.dst:
+            end = (seq + length + (1 if flags & (SYN | FIN) else 0)) & 0xffffffff
+            if (length == 0 and flags & (SYN | FIN | RST) == 0 and
+                    nxt is not None and seq == (nxt - 1) & 0xffffffff):
+                probes += 1
+                pending = True
+                continue
+            if nxt is None or (end - nxt) & 0xffffffff < 0x80000000:
+                nxt = end
+        elif src == a.dst and dst == a.src:
+            if flags & RST:
+                rsts += 1
+            elif pending and length == 0 and flags & (SYN | FIN) == 0:
+                answers += 1
+                pending = False
+    print(json.dumps({'probes': probes, 'answers': answers, 'rsts': rsts}))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    sub = p.add_subparsers(dest='role', required=True)
+    sv = sub.add_parser('server')
+    sv.add_argument('addr')
+    sv.add_argument('port', type=int)
+    sv.add_argument('--ready', help='file written once listening')
+    sv.add_argument('--forgotten',
+                    help='file written after SIGUSR1 dropped every connection')
+    sv.add_argument('--no-read', action='store_true',
+                    help='never read: the receive window closes')
+    sv.add_argument('--no-echo', action='store_true')
+    sv.add_argument('--rcvbuf', type=int, default=0)
+    sv.add_argument('--keepalive', action='store_true')
+    cl = sub.add_parser('client')
+    cl.add_argument('addr')
+    cl.add_argument('port', type=int)
+    cl.add_argument('--count', type=int, default=1)
+    cl.add_argument('--keepalive', action='store_true')
+    cl.add_argument('--idle', type=int, default=0)
+    cl.add_argument('--intvl', type=int, default=0)
+    cl.add_argument('--cnt', type=int, default=0)
+    cl.add_argument('--user-timeout', type=int, default=0, help='ms')
+    cl.add_argument('--set-after', action='store_true',
+                    help='set the options after connect()')
+    cl.add_argument('--ready', help='file written once connected')
+    cl.add_argument('--result', help='JSON lines: how each connection ended')
+    cl.add_argument('--wait', type=float, default=60,
+                    help='seconds to wait for the connections to end')
+    cl.add_argument('--send-after',
+                    help='once this file exists, send --send-bytes on each')
+    cl.add_argument('--send-bytes', type=int, default=1000)
+    cl.add_argument('--fill', action='store_true',
+                    help='keep sending: fill the peer\'s window')
+    cl.add_argument('--hold', action='store_true',
+                    help='keep the sockets open after reporting')
+    wi = sub.add_parser('wire')
+    wi.add_argument('pcap')
+    wi.add_argument('src')
+    wi.add_argument('dst')
+    a = p.parse_args()
+    if a.role == 'server':
+        server(a)
+    elif a.role == 'client':
+        client(a)
+    else:
+        wire(a)
+
+
+if __name__ == '__main__':
+    main()
