@@ -49,8 +49,11 @@ def server(a):
     ls.bind((a.addr, a.port))
     ls.listen(4096)
     conns = []
+    greeted = set()     # connections that got their one-byte echo
 
-    def forget(signum, frame):
+    forget = []
+
+    def forget_all():
         # Lose every connection without a word reaching the peer (a test
         # drops our packets meanwhile): RST on close, as a reboot would.
         for c in conns:
@@ -60,20 +63,21 @@ def server(a):
         conns.clear()
         write_file(a.forgotten, 'forgotten\n')
 
-    signal.signal(signal.SIGUSR1, forget)
+    # The handler only asks: the sockets are closed between two select()s.
+    signal.signal(signal.SIGUSR1, lambda s, f: forget.append(1))
     signal.signal(signal.SIGTERM, lambda s, f: sys.exit(0))
     write_file(a.ready, 'listening\n')
     while True:
-        try:
-            rd, _, _ = select.select([ls] + conns, [], [], 1.0)
-        except InterruptedError:
-            continue
+        if forget:
+            forget.clear()
+            forget_all()
+        rd, _, _ = select.select([ls] + conns, [], [], 0.1)
         for s in rd:
             if s is ls:
                 c, _ = ls.accept()
                 conns.append(c)
                 continue
-            if a.no_read:
+            if a.no_read and s in greeted:
                 continue
             try:
                 data = s.recv(65536)
@@ -85,6 +89,7 @@ def server(a):
                 s.close()
             elif not a.no_echo:
                 s.sendall(data[:1])
+            greeted.add(s)
 
 
 def setopts(s, a):
@@ -121,6 +126,11 @@ def client(a):
         s.setblocking(False)
     t0 = time.monotonic()
     write_file(a.ready, 'connected\n')
+    if a.close:
+        for s in socks:
+            s.close()
+        write_file(a.result, '')
+        return
 
     if a.send_after:
         # Wait for the go-ahead, then queue data that cannot be delivered.
@@ -234,7 +244,8 @@ def main():
     sv.add_argument('--forgotten',
                     help='file written after SIGUSR1 dropped every connection')
     sv.add_argument('--no-read', action='store_true',
-                    help='never read: the receive window closes')
+                    help='after the greeting byte, never read: the receive '
+                         'window closes')
     sv.add_argument('--no-echo', action='store_true')
     sv.add_argument('--rcvbuf', type=int, default=0)
     sv.add_argument('--keepalive', action='store_true')
@@ -258,6 +269,8 @@ def main():
     cl.add_argument('--send-bytes', type=int, default=1000)
     cl.add_argument('--fill', action='store_true',
                     help='keep sending: fill the peer\'s window')
+    cl.add_argument('--close', action='store_true',
+                    help='close every connection once connected, and exit')
     cl.add_argument('--hold', action='store_true',
                     help='keep the sockets open after reporting')
     wi = sub.add_parser('wire')

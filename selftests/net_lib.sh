@@ -251,7 +251,7 @@ function trace_count() {
 # capture_start(iface-in-client-ns) / capture_stop(): tcpdump in kap-c
 function capture_start() {
 	rm -f "$WORK/capture.pcap" "$WORK/capture.log"
-	ip netns exec $NS_C tcpdump -i "$1" -nn -U -w "$WORK/capture.pcap" tcp \
+	ip netns exec $NS_C tcpdump -i "$1" -nn -U --immediate-mode -w "$WORK/capture.pcap" tcp \
 		> "$WORK/capture.log" 2>&1 &
 	CAPTURE_PID=$!
 	local i

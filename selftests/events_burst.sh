@@ -1,0 +1,71 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# A burst: 1000 connections whose keepalive probes fall due together, first
+# with the server alive, then with the server gone.  Every counter must be
+# exact: compared with the namespace's TcpExtTCPKeepAlive, with the events
+# in the trace buffer, and with what the application saw.
+. "$(dirname "$0")/functions.sh"
+. "$(dirname "$0")/net_lib.sh"
+
+N=1000
+PORT=5003
+
+setup
+ktap_plan 11
+ulimit -n 65536
+unload_mod_if_loaded
+load_mod
+net_setup
+
+function burst() {
+	local name=$1 fault=$2 wait=$3
+	log "---- burst: $name, $N connections ----"
+	STATS=$WORK/$name.stats
+	EV=$WORK/$name.events
+	server_start $S4 $PORT
+	ka0=$(nstat_get $NS_C TcpExtTCPKeepAlive)
+	kap_stats_snapshot "$STATS"
+	trace_start
+	client_start $S4 $PORT --count $N --wait "$wait" --keepalive --idle 2 \
+		--intvl 1 --cnt 3
+	[ "$fault" != none ] && $fault
+	client_wait 120 || log "$name: the client did not report"
+	client_stop
+	server_stop
+	fault_clear
+	# every socket closed: every answer seen
+	loop_until "[ \$(in_ns $NS_C ss -Htn state established | wc -l) -eq 0 ]"
+	trace_stop "$EV"
+	KA=$(( $(nstat_get $NS_C TcpExtTCPKeepAlive) - ka0 ))
+	SENT=$(kap_stat_delta "$STATS" probes_sent)
+	log "$name: client saw: $(client_errors)"
+	log "$name: TcpExtTCPKeepAlive +$KA; kapolicy sent +$SENT" \
+		"answered +$(kap_stat_delta "$STATS" probes_answered)" \
+		"timeouts +$(kap_stat_delta "$STATS" timeouts)"
+}
+
+burst alive none 4.5
+if [ "$SENT" -ge $N ]; then
+	ok "alive: every connection probed ($SENT probes)"
+else
+	fail "alive: every connection probed" "$SENT probes"
+fi
+expect_eq "alive: every connection lives" "$N alive" "$(client_errors)"
+expect_eq "alive: probes_sent equals TcpExtTCPKeepAlive" "$KA" "$SENT"
+expect_eq "alive: probes_answered equals probes_sent" "$SENT" \
+	"$(kap_stat_delta "$STATS" probes_answered)"
+expect_eq "alive: the events match the counters" "$SENT $SENT" \
+	"$(trace_count "$EV" probe_sent) $(trace_count "$EV" probe_answered)"
+
+burst dead fault_drop 30
+expect_eq "dead: every connection ends with ETIMEDOUT" "$N ETIMEDOUT" "$(client_errors)"
+expect_eq "dead: cnt probes each: probes_sent = 3 x $N" $((3 * N)) "$SENT"
+expect_eq "dead: TcpExtTCPKeepAlive agrees" "$KA" "$SENT"
+expect_eq "dead: one timeout each" $N "$(kap_stat_delta "$STATS" timeouts)"
+expect_eq "dead: the events match the counters" "$((3 * N)) $N" \
+	"$(trace_count "$EV" probe_sent) $(trace_count "$EV" timeout)"
+
+expect_eq "no hook call was missed" 0 "$(cat $SYSFS_DIR/limits/hooks_missed)"
+unload_mod
+ktap_finish
