@@ -20,6 +20,8 @@ packages=(
 	qemu-system-x86 busybox-static cpio gzip
 	# test networks and witnesses inside the VM
 	iproute2 iputils-ping nftables tcpdump procps python3
+	# reading the trace events with the usual tools
+	linux-perf trace-cmd
 	# kapctl: libraries and tooling
 	pkg-config libjson-c-dev libmnl-dev
 	# parser fuzzing (libFuzzer) and Prometheus format checking

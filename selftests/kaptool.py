@@ -19,6 +19,7 @@ import errno
 import json
 import os
 import select
+import selectors
 import signal
 import socket
 import struct
@@ -40,14 +41,17 @@ def write_file(path, text):
 
 
 def server(a):
-    ls = socket.socket(family_of(a.addr), socket.SOCK_STREAM)
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    if a.rcvbuf:
-        ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, a.rcvbuf)
-    if a.keepalive:
-        ls.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-    ls.bind((a.addr, a.port))
-    ls.listen(4096)
+    listeners = []
+    for port in range(a.port, a.port + a.ports):
+        ls = socket.socket(family_of(a.addr), socket.SOCK_STREAM)
+        ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if a.rcvbuf:
+            ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, a.rcvbuf)
+        if a.keepalive:
+            ls.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        ls.bind((a.addr, port))
+        ls.listen(4096)
+        listeners.append(ls)
     conns = []
     greeted = set()     # connections that got their one-byte echo
 
@@ -66,28 +70,42 @@ def server(a):
     # The handler only asks: the sockets are closed between two select()s.
     signal.signal(signal.SIGUSR1, lambda s, f: forget.append(1))
     signal.signal(signal.SIGTERM, lambda s, f: sys.exit(0))
+    sel = selectors.DefaultSelector()
+    for ls in listeners:
+        sel.register(ls, selectors.EVENT_READ)
+
+    def drop(s):
+        sel.unregister(s)
+        if s in conns:
+            conns.remove(s)
+        s.close()
+
     write_file(a.ready, 'listening\n')
     while True:
         if forget:
             forget.clear()
+            for c in conns:
+                if c.fileno() in sel.get_map():
+                    sel.unregister(c)
             forget_all()
-        rd, _, _ = select.select([ls] + conns, [], [], 0.1)
-        for s in rd:
-            if s is ls:
-                c, _ = ls.accept()
+        for key, _ in sel.select(0.1):
+            s = key.fileobj
+            if s in listeners:
+                c, _ = s.accept()
                 conns.append(c)
+                sel.register(c, selectors.EVENT_READ)
                 continue
             if a.no_read and s in greeted:
+                sel.unregister(s)   # never read again: the window closes
                 continue
             try:
                 data = s.recv(65536)
             except OSError:
                 data = b''
             if not data:
-                if s in conns:
-                    conns.remove(s)
-                s.close()
-            elif not a.no_echo:
+                drop(s)
+                continue
+            if not a.no_echo:
                 s.sendall(data[:1])
             greeted.add(s)
 
@@ -108,12 +126,12 @@ def setopts(s, a):
 
 def client(a):
     socks = []
-    for _ in range(a.count):
+    for i in range(a.count):
         s = socket.socket(family_of(a.addr), socket.SOCK_STREAM)
         if not a.set_after:
             setopts(s, a)
         s.settimeout(30)
-        s.connect((a.addr, a.port))
+        s.connect((a.addr, a.port + i % a.ports))
         if a.set_after:
             setopts(s, a)
         socks.append(s)
@@ -240,6 +258,8 @@ def main():
     sv = sub.add_parser('server')
     sv.add_argument('addr')
     sv.add_argument('port', type=int)
+    sv.add_argument('--ports', type=int, default=1,
+                    help='listen on PORT .. PORT + PORTS - 1')
     sv.add_argument('--ready', help='file written once listening')
     sv.add_argument('--forgotten',
                     help='file written after SIGUSR1 dropped every connection')
@@ -253,6 +273,8 @@ def main():
     cl.add_argument('addr')
     cl.add_argument('port', type=int)
     cl.add_argument('--count', type=int, default=1)
+    cl.add_argument('--ports', type=int, default=1,
+                    help='spread the connections over PORT .. PORT + PORTS - 1')
     cl.add_argument('--keepalive', action='store_true')
     cl.add_argument('--idle', type=int, default=0)
     cl.add_argument('--intvl', type=int, default=0)

@@ -1,0 +1,78 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# kapolicy's memory is bounded and what does not fit is counted, never lost
+# silently:
+#   - max_ports=16 with activity on 20 service ports: 16 lines of their own,
+#     the rest in "other", limits/ports_overflow counts it, and every column
+#     of the ports file still sums to the host-wide counter;
+#   - max_sockets=1024 with 1100 keepalive connections: the table fills,
+#     limits/sockets_overflow counts the sockets left out, and the probe
+#     counters stay exact;
+#   - out-of-range parameters refuse to load.
+. "$(dirname "$0")/functions.sh"
+. "$(dirname "$0")/net_lib.sh"
+
+PORT=6000
+
+setup
+ktap_plan 11
+ulimit -n 65536
+unload_mod_if_loaded
+
+for bad in "max_ports=15" "max_ports=65537" "max_sockets=1023" "max_sockets=99999999"; do
+	if insmod "$KAP_MODULE" $bad 2>/dev/null; then
+		fail "$bad is refused"
+		unload_mod
+	else
+		ok "$bad is refused"
+	fi
+done
+
+net_setup
+
+# ---- ports -------------------------------------------------------------
+load_mod max_ports=16
+server_start $S4 $PORT --ports 20
+client_start $S4 $PORT --ports 20 --count 20 --wait 3.5 --keepalive --idle 1 \
+	--intvl 1 --cnt 3
+client_wait 60
+client_stop
+server_stop
+loop_until "[ \$(in_ns $NS_C ss -Htn state established | wc -l) -eq 0 ]"
+sed 's/^/# ports: /' "$SYSFS_DIR/ports"
+expect_eq "16 ports have a line of their own, the rest is 'other'" "16 1" \
+	"$(awk 'NR > 1 && $1 != "other"' "$SYSFS_DIR/ports" | wc -l) $(grep -c '^other ' "$SYSFS_DIR/ports")"
+expect_eq "limits/ports_tracked is 16" 16 "$(cat $SYSFS_DIR/limits/ports_tracked)"
+if [ "$(cat $SYSFS_DIR/limits/ports_overflow)" -gt 0 ]; then
+	ok "limits/ports_overflow counts the events of the ports left out"
+else
+	fail "limits/ports_overflow counts the events of the ports left out"
+fi
+sums=$(awk 'NR == 1 { for (i = 2; i <= NF; i++) name[i] = $i; n = NF; next }
+	{ for (i = 2; i <= n; i++) s[i] += $i }
+	END { for (i = 2; i <= n; i++) printf "%s=%d ", name[i], s[i] }' "$SYSFS_DIR/ports")
+want=$(for c in $(head -n 1 "$SYSFS_DIR/ports" | cut -d' ' -f2-); do
+	printf "%s=%d " "$c" "$(kap_stat "$c")"; done)
+expect_eq "every column of the ports file sums to stats/" "$want" "$sums"
+unload_mod
+
+# ---- sockets -------------------------------------------------------------
+load_mod max_sockets=1024
+ka0=$(nstat_get $NS_C TcpExtTCPKeepAlive)
+server_start $S4 $PORT
+client_start $S4 $PORT --count 1100 --wait 3.5 --keepalive --idle 1 --intvl 1 --cnt 3 --hold
+client_wait 120
+log "sockets: tracked $(cat $SYSFS_DIR/limits/sockets_tracked), overflow $(cat $SYSFS_DIR/limits/sockets_overflow)"
+expect_eq "the table is full: 1024 sockets tracked" 1024 "$(cat $SYSFS_DIR/limits/sockets_tracked)"
+if [ "$(cat $SYSFS_DIR/limits/sockets_overflow)" -gt 0 ]; then
+	ok "limits/sockets_overflow counts the sockets left out"
+else
+	fail "limits/sockets_overflow counts the sockets left out"
+fi
+client_stop
+server_stop
+expect_eq "probes_sent stays exact (TcpExtTCPKeepAlive)" \
+	$(( $(nstat_get $NS_C TcpExtTCPKeepAlive) - ka0 )) "$(kap_stat probes_sent)"
+unload_mod
+ktap_finish
