@@ -19,8 +19,10 @@ results=/tmp/kapvm-results
 
 export PATH=$top/userspace:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/tmp TERM=${TERM:-linux}
-export KAP_MODULE=$top/build/kernel/$krel/kapolicy.ko
-export KAP_SELFTESTS=$top/build/selftests
+build=$(sed -n 's/.*kapvm\.build=\([^ ]*\).*/\1/p' /proc/cmdline)
+build=${build:-$top/build}
+export KAP_MODULE=$build/kernel/$krel/kapolicy.ko
+export KAP_SELFTESTS=$build/selftests
 export KAP_KAPCTL=$top/userspace/kapctl
 
 ip link set lo up

@@ -19,12 +19,16 @@
 #
 # Environment: KAP_VM_TIMEOUT (seconds, default 1500), KAP_VM_MEM (MiB,
 # default 2048), KAP_VM_CPUS (default 2), KAP_TEST_FILTER (a regex over
-# selftest names), KAP_KERNELS (releases, instead of discovery).
+# selftest names), KAP_KERNELS (releases, instead of discovery),
+# KAP_BUILD_DIR (default build/: where modules, selftests, initramfs and
+# results go, so that two runs can share a tree).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
-build=$top/build
+build=${KAP_BUILD_DIR:-$top/build}
+mkdir -p "$build"
+build=$(cd "$build" && pwd)
 timeout_s=${KAP_VM_TIMEOUT:-1500}
 mem=${KAP_VM_MEM:-2048}
 cpus=${KAP_VM_CPUS:-2}
@@ -83,7 +87,7 @@ build_module() {
 
 build_userspace() {
 	make -s -C "$top/userspace" > /dev/null
-	make -s -C "$top/selftests" > /dev/null
+	make -s -C "$top/selftests" OUTPUT="$build/selftests" > /dev/null
 }
 
 # module_order RELEASE MODULE...: the .ko paths to load, dependencies first,
@@ -150,7 +154,7 @@ boot() {
 		-kernel "/boot/vmlinuz-$rel" -initrd "$dir/initramfs.img"
 		-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
 		-virtfs "local,path=$dir/results,mount_tag=results,security_model=none"
-		-append "console=ttyS0 oops=panic panic_on_warn=1 panic=-1 kapvm.top=$top kapvm.mode=$mode ${KAP_VM_APPEND:-}"
+		-append "console=ttyS0 oops=panic panic_on_warn=1 panic=-1 kapvm.top=$top kapvm.build=$build kapvm.mode=$mode ${KAP_VM_APPEND:-}"
 	)
 	if [ "$mode" = shell ]; then
 		timeout --foreground 8h "${qemu[@]}" -serial mon:stdio
