@@ -415,10 +415,10 @@ int kap_parse_command(const char *buf, size_t len, struct kap_command *cmd,
 	if (!n)
 		return kap_fail(e, -EINVAL, "command", NULL, 0, "is missing",
 				"add del flush move begin commit abort");
-	for (c = 0; c < sizeof(kap_commands) / sizeof(kap_commands[0]); c++)
+	for (c = 0; c < ARRAY_SIZE(kap_commands); c++)
 		if (kap_word_is(&w[0], kap_commands[c].name))
 			break;
-	if (c == sizeof(kap_commands) / sizeof(kap_commands[0]))
+	if (c == ARRAY_SIZE(kap_commands))
 		return kap_fail(e, -EINVAL, "command", w[0].p, w[0].len, "is unknown",
 				"add del flush move begin commit abort");
 	cmd->op = kap_commands[c].op;
