@@ -9,7 +9,7 @@
 #include <linux/in6.h>
 #include <net/sock.h>
 
-#define KAP_NAME_MAX	32	/* a policy name and its NUL */
+#include "parse.h"
 
 struct kap_event {
 	const struct sock *sk;

@@ -22,6 +22,14 @@
  *                         timeout, which shares the timer)
  *   tcp:tcp_receive_reset  a RST while a keepalive probe is in flight
  *   tcp:tcp_destroy_sock  the socket's state is forgotten
+ *   tcp_setsockopt, sock_setsockopt  kretprobes: after the application set
+ *                         TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT,
+ *                         TCP_USER_TIMEOUT or SO_KEEPALIVE, a policy in
+ *                         override mode overrules it (apply.c)
+ *
+ * A connection reaching ESTABLISHED is matched against the policy table
+ * and governed by the first match (apply.c).  Every event and counter is
+ * also attributed to the socket's service port and governing policy.
  *
  * A probe's answer has no event of its own: tcp_ack() zeroes
  * icsk_probes_out.  It is seen at the next run of the keepalive timer (one
@@ -60,15 +68,6 @@
 static DEFINE_PER_CPU(const struct sock *, kap_timer_sk);
 
 /* ---- what an event says about its socket ---------------------------- */
-
-static bool kap_sock_is_v4(const struct sock *sk)
-{
-#if IS_ENABLED(CONFIG_IPV6)
-	if (sk->sk_family == AF_INET6)
-		return ipv6_addr_v4mapped(&sk->sk_v6_daddr);
-#endif
-	return true;
-}
 
 void kap_event_sock_info(const struct kap_event *ev, struct kap_sock_info *i)
 {
@@ -124,26 +123,24 @@ u16 kap_service_port_guess(const struct sock *sk)
 
 /* ---- per-socket state helpers ------------------------------------------ */
 
-struct kap_snapshot {
-	struct kap_sock_state st;
-	bool found;
-};
-
-static void kap_snapshot_fn(struct kap_sock_state *st, void *arg)
+/* The service port and governing policy of sk; call under RCU. */
+void kap_sock_ctx(const struct sock *sk, struct kap_sock_ctx *ctx)
 {
-	struct kap_snapshot *s = arg;
+	struct kap_sock_state st = {};
 
-	s->st = *st;
-	s->found = true;
+	kap_sock_get(sk, &st);
+	ctx->port = st.port ?: kap_service_port_guess(sk);
+	ctx->policy = kap_policy_by_id(st.policy);
 }
 
-/* The service port: as recorded when the connection opened, or guessed. */
-static u16 kap_service_port(const struct sock *sk)
+/* Counts c for sk and names its policy in ev; call under RCU. */
+static void kap_report(enum kap_counter c, struct kap_event *ev)
 {
-	struct kap_snapshot s = {};
+	struct kap_sock_ctx ctx;
 
-	kap_sock_call(sk, false, kap_snapshot_fn, &s);
-	return s.found && s.st.port ? s.st.port : kap_service_port_guess(sk);
+	kap_sock_ctx(ev->sk, &ctx);
+	ev->policy = ctx.policy ? ctx.policy->name : NULL;
+	kap_count(c, ctx.port, ctx.policy ? ctx.policy->stats : NULL);
 }
 
 /* The socket is idle with a keepalive probe unanswered (kernel's view). */
@@ -167,7 +164,6 @@ struct kap_answer {
 	const struct sock *sk;
 	bool answered;
 	u8 probe;
-	u16 port;
 	u32 rtt_us;
 };
 
@@ -184,7 +180,6 @@ static void kap_answer_fn(struct kap_sock_state *st, void *arg)
 	st->flags &= ~KAP_SOCK_PROBING;
 	a->answered = true;
 	a->probe = st->probe;
-	a->port = st->port;
 	/*
 	 * rcv_tstamp (jiffies) is when the acknowledging ACK arrived;
 	 * tcp_mstamp (us) is the last time the socket's clock was read, that
@@ -210,8 +205,10 @@ static void kap_check_answer(const struct sock *sk)
 	if (!a.answered)
 		return;
 	ev.probe = a.probe;
-	kap_count(KAP_PROBES_ANSWERED, a.port ?: kap_service_port_guess(sk), NULL);
+	rcu_read_lock();
+	kap_report(KAP_PROBES_ANSWERED, &ev);
 	trace_probe_answered(&ev, a.rtt_us);
+	rcu_read_unlock();
 }
 
 /* ---- tcp_keepalive_timer ----------------------------------------------- */
@@ -256,7 +253,6 @@ struct kap_probe_rec {
 	u8 probe;
 	u64 now_us;
 	u32 now_jiffies;
-	u16 port;
 };
 
 static void kap_probe_sent_fn(struct kap_sock_state *st, void *arg)
@@ -269,7 +265,6 @@ static void kap_probe_sent_fn(struct kap_sock_state *st, void *arg)
 	st->probe = r->probe;
 	st->probe_us = r->now_us;
 	st->probe_jiffies = r->now_jiffies;
-	r->port = st->port;
 }
 
 static int kap_wakeup_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
@@ -298,14 +293,16 @@ static int kap_wakeup_return(struct kretprobe_instance *ri, struct pt_regs *regs
 	};
 	struct kap_event ev = { .sk = sk, .probe = r.probe };
 
+	rcu_read_lock();
 	if (ret > 0) {
-		kap_count(KAP_PROBES_DEFERRED, kap_service_port(sk), NULL);
+		kap_report(KAP_PROBES_DEFERRED, &ev);
 		trace_probe_deferred(&ev);
-		return 0;
+	} else {
+		kap_sock_call(sk, true, kap_probe_sent_fn, &r);
+		kap_report(KAP_PROBES_SENT, &ev);
+		trace_probe_sent(&ev);
 	}
-	kap_sock_call(sk, true, kap_probe_sent_fn, &r);
-	kap_count(KAP_PROBES_SENT, r.port ?: kap_service_port_guess(sk), NULL);
-	trace_probe_sent(&ev);
+	rcu_read_unlock();
 	return 0;
 }
 
@@ -335,8 +332,10 @@ static void kap_icmp_error(struct sock *sk, u32 seq, int err, u8 type, u8 code)
 		return;
 	ev.probe = READ_ONCE(inet_csk(sk)->icsk_probes_out);
 	kap_sock_call(sk, true, kap_icmp_err_fn, &err);
-	kap_count(KAP_ICMP_ERRORS, kap_service_port(sk), NULL);
+	rcu_read_lock();
+	kap_report(KAP_ICMP_ERRORS, &ev);
 	trace_icmp_error(&ev, err, type, code);
+	rcu_read_unlock();
 }
 
 /*
@@ -428,6 +427,90 @@ static struct kprobe kap_v6_err_kp = {
 };
 #endif
 
+/* ---- the application's setsockopt() ---------------------------------- */
+
+struct kap_setsockopt {
+	struct sock *sk;
+	int level;
+	int optname;
+};
+
+static bool kap_sockopt_watched(int level, int optname)
+{
+	if (level == SOL_SOCKET)
+		return optname == SO_KEEPALIVE;
+	return level == SOL_TCP &&
+	       (optname == TCP_KEEPIDLE || optname == TCP_KEEPINTVL ||
+		optname == TCP_KEEPCNT || optname == TCP_USER_TIMEOUT);
+}
+
+/* tcp_setsockopt(sk, level, optname, optval, optlen) */
+static int kap_tcp_setsockopt_entry(struct kretprobe_instance *ri,
+				    struct pt_regs *regs)
+{
+	struct kap_setsockopt *s = (struct kap_setsockopt *)ri->data;
+
+	s->sk = (struct sock *)regs_get_kernel_argument(regs, 0);
+	s->level = regs_get_kernel_argument(regs, 1);
+	s->optname = regs_get_kernel_argument(regs, 2);
+	return !kap_sockopt_watched(s->level, s->optname);
+}
+
+NOKPROBE_SYMBOL(kap_tcp_setsockopt_entry);
+
+/* sock_setsockopt(sock, level, optname, optval, optlen) */
+static int kap_sock_setsockopt_entry(struct kretprobe_instance *ri,
+				     struct pt_regs *regs)
+{
+	struct kap_setsockopt *s = (struct kap_setsockopt *)ri->data;
+	struct socket *sock = (struct socket *)regs_get_kernel_argument(regs, 0);
+
+	s->level = regs_get_kernel_argument(regs, 1);
+	s->optname = regs_get_kernel_argument(regs, 2);
+	if (!kap_sockopt_watched(s->level, s->optname) || !sock->sk ||
+	    !kap_sock_is_tcp(sock->sk))
+		return 1;
+	s->sk = sock->sk;
+	return 0;
+}
+
+NOKPROBE_SYMBOL(kap_sock_setsockopt_entry);
+
+static int kap_setsockopt_return(struct kretprobe_instance *ri,
+				 struct pt_regs *regs)
+{
+	struct kap_setsockopt *s = (struct kap_setsockopt *)ri->data;
+
+	/* The file the caller holds keeps s->sk alive until it returns. */
+	if (!regs_return_value(regs))
+		kap_app_setsockopt(s->sk, s->level, s->optname);
+	return 0;
+}
+
+NOKPROBE_SYMBOL(kap_setsockopt_return);
+
+/*
+ * setsockopt() may sleep on the socket lock: enough instances for many
+ * callers at once (a missed call shows in limits/hooks_missed).
+ */
+#define KAP_SETSOCKOPT_MAXACTIVE	256
+
+static struct kretprobe kap_tcp_setsockopt_rp = {
+	.kp.symbol_name = "tcp_setsockopt",
+	.entry_handler = kap_tcp_setsockopt_entry,
+	.handler = kap_setsockopt_return,
+	.data_size = sizeof(struct kap_setsockopt),
+	.maxactive = KAP_SETSOCKOPT_MAXACTIVE,
+};
+
+static struct kretprobe kap_sock_setsockopt_rp = {
+	.kp.symbol_name = "sock_setsockopt",
+	.entry_handler = kap_sock_setsockopt_entry,
+	.handler = kap_setsockopt_return,
+	.data_size = sizeof(struct kap_setsockopt),
+	.maxactive = KAP_SETSOCKOPT_MAXACTIVE,
+};
+
 /* ---- tracepoints ------------------------------------------------------- */
 
 static void kap_opened_fn(struct kap_sock_state *st, void *arg)
@@ -444,22 +527,34 @@ static void kap_conn_opened(struct sock *sk, bool passive)
 		.port = passive ? inet_sk(sk)->inet_num
 				: ntohs(inet_sk(sk)->inet_dport),
 	};
+	struct kap_policy *p = NULL;
+	struct kap_sock_key key;
 
-	/* Track sockets that may probe; reset a stale entry in any case. */
-	kap_sock_call(sk, sock_flag(sk, SOCK_KEEPOPEN), kap_opened_fn, &fresh);
+	rcu_read_lock();
+	if (kap_policy_enforcing()) {
+		kap_sock_key(sk, &key);
+		p = kap_policy_match(&key);
+	}
+	/*
+	 * Track sockets that may probe or that a policy governs; reset a
+	 * stale entry in any case.
+	 */
+	kap_sock_call(sk, p || sock_flag(sk, SOCK_KEEPOPEN), kap_opened_fn,
+		      &fresh);
+	if (p)
+		kap_govern(sk, p, passive ? KAP_TRIGGER_ACCEPT : KAP_TRIGGER_CONNECT,
+			   fresh.port);
+	rcu_read_unlock();
 }
 
 struct kap_timeout {
-	u16 port;
 	int icmp_err;
-	u8 probe;
 };
 
 static void kap_timeout_fn(struct kap_sock_state *st, void *arg)
 {
 	struct kap_timeout *t = arg;
 
-	t->port = st->port;
 	t->icmp_err = st->icmp_err;
 	st->flags &= ~KAP_SOCK_PROBING;
 }
@@ -478,10 +573,12 @@ static void kap_conn_closing(struct sock *sk, int oldstate)
 	/* Inside its keepalive timer, the connection is reset: a timeout. */
 	kap_sock_call(sk, false, kap_timeout_fn, &t);
 	ev.probe = inet_csk(sk)->icsk_probes_out;
-	kap_count(KAP_TIMEOUTS, t.port ?: kap_service_port_guess(sk), NULL);
+	rcu_read_lock();
+	kap_report(KAP_TIMEOUTS, &ev);
 	trace_timeout(&ev, READ_ONCE(sk->sk_err),
 		      READ_ONCE(inet_csk(sk)->icsk_user_timeout) != 0,
 		      t.icmp_err);
+	rcu_read_unlock();
 }
 
 static void kap_tp_set_state(void *data, const struct sock *csk, int oldstate,
@@ -513,8 +610,10 @@ static void kap_tp_receive_reset(void *data, struct sock *sk)
 		return;
 	ev.probe = inet_csk(sk)->icsk_probes_out;
 	kap_sock_call(sk, false, kap_reset_fn, NULL);
-	kap_count(KAP_PEER_RESETS, kap_service_port(sk), NULL);
+	rcu_read_lock();
+	kap_report(KAP_PEER_RESETS, &ev);
 	trace_peer_reset(&ev);
+	rcu_read_unlock();
 }
 
 static void kap_tp_destroy_sock(void *data, struct sock *sk)
@@ -546,7 +645,13 @@ static void kap_tracepoint_find(struct tracepoint *tp, void *priv)
 
 /* ---- registration ------------------------------------------------------ */
 
-static struct kretprobe *kap_kretprobes[] = { &kap_timer_rp, &kap_wakeup_rp };
+static struct kretprobe *kap_kretprobes[] = {
+	&kap_timer_rp,
+	&kap_wakeup_rp,
+	&kap_tcp_setsockopt_rp,
+	&kap_sock_setsockopt_rp,
+};
+
 static struct kprobe *kap_kprobes[] = {
 	&kap_v4_err_kp,
 #if IS_ENABLED(CONFIG_IPV6)
@@ -581,7 +686,7 @@ int kap_hooks_init(void)
 
 	ret = register_kretprobes(kap_kretprobes, ARRAY_SIZE(kap_kretprobes));
 	if (ret) {
-		pr_err("cannot hook the keepalive timer: %d\n", ret);
+		pr_err("cannot hook the keepalive path: %d\n", ret);
 		return ret;
 	}
 	ret = register_kprobes(kap_kprobes, ARRAY_SIZE(kap_kprobes));
@@ -620,9 +725,11 @@ void kap_hooks_uninit(void)
 /* How many hook calls were missed (kretprobe instances exhausted, ...). */
 unsigned long kap_hooks_missed(void)
 {
-	unsigned long n = kap_timer_rp.nmissed + kap_wakeup_rp.nmissed;
+	unsigned long n = 0;
 	int i;
 
+	for (i = 0; i < ARRAY_SIZE(kap_kretprobes); i++)
+		n += kap_kretprobes[i]->nmissed;
 	for (i = 0; i < ARRAY_SIZE(kap_kprobes); i++)
 		n += kap_kprobes[i]->nmissed;
 	return n;

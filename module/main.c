@@ -2,8 +2,9 @@
 /*
  * Module entry and exit.  Init brings the pieces up in dependency order and
  * unwinds through the goto ladder on failure; exit is its mirror image.
- * The hooks come last and go first: once kap_hooks_uninit() returns, no
- * handler runs and the state below can be freed.
+ * The hooks come last and go first (after the policy table is emptied,
+ * which needs them): once kap_hooks_uninit() returns, no handler runs and
+ * the state below can be freed.
  */
 #include <linux/module.h>
 
@@ -22,14 +23,20 @@ static int __init kap_init(void)
 	ret = kap_sysfs_init();
 	if (ret)
 		goto err_sysfs;
+	ret = kap_policy_init();
+	if (ret)
+		goto err_policy;
 	ret = kap_hooks_init();
 	if (ret)
 		goto err_hooks;
+	kap_policy_ready();
 
 	pr_info("kapolicy %s loaded\n", KAP_VERSION);
 	return 0;
 
 err_hooks:
+	kap_policy_uninit();
+err_policy:
 	kap_sysfs_uninit();
 err_sysfs:
 	kap_socks_uninit();
@@ -41,6 +48,7 @@ err_stats:
 
 static void __exit kap_exit(void)
 {
+	kap_policy_uninit();	/* reverts governed sockets; hooks still up */
 	kap_hooks_uninit();
 	kap_sysfs_uninit();
 	kap_socks_uninit();

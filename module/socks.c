@@ -130,6 +130,17 @@ bool kap_sock_call(const struct sock *sk, bool create, kap_sock_fn fn,
 	return ks;
 }
 
+static void kap_sock_copy(struct kap_sock_state *st, void *arg)
+{
+	*(struct kap_sock_state *)arg = *st;
+}
+
+/* A copy of the socket's state; false (and st untouched) if it has none. */
+bool kap_sock_get(const struct sock *sk, struct kap_sock_state *st)
+{
+	return kap_sock_call(sk, false, kap_sock_copy, st);
+}
+
 /* The socket is being destroyed: its state goes back to the free list. */
 void kap_sock_forget(const struct sock *sk)
 {

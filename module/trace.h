@@ -154,6 +154,36 @@ TRACE_EVENT(timeout,
 		      __entry->icmp_err)
 );
 
+/*
+ * A policy was applied to a connection, or taken back.  trigger: connect
+ * or accept (the connection opened), existing (it was established before
+ * the policy), setsockopt (the application's call was overruled), revert
+ * (the policy was deleted: the values were put back).  set lists the
+ * values written: idle, intvl, cnt, user_timeout, keepalive.
+ */
+TRACE_EVENT(policy_applied,
+	    TP_PROTO(const struct kap_event *ev, u8 trigger, u8 mode, u8 set),
+	    TP_ARGS(ev, trigger, mode, set),
+	    TP_STRUCT__entry(KAP_TP_SOCK_FIELDS
+			     __field(u8, trigger)
+			     __field(u8, mode)
+			     __field(u8, set)),
+	    TP_fast_assign(KAP_TP_SOCK_ASSIGN(ev);
+			   __entry->trigger = trigger;
+			   __entry->mode = mode;
+			   __entry->set = set;),
+	    TP_printk(KAP_TP_SOCK_FMT " trigger=%s mode=%s set=%s",
+		      KAP_TP_SOCK_ARGS,
+		      __print_symbolic(__entry->trigger,
+				       { 0, "connect" }, { 1, "accept" },
+				       { 2, "existing" }, { 3, "setsockopt" },
+				       { 4, "revert" }),
+		      __entry->mode ? "override" : "fill",
+		      __print_flags(__entry->set, ",",
+				    { 1, "idle" }, { 2, "intvl" }, { 4, "cnt" },
+				    { 8, "user_timeout" }, { 16, "keepalive" }))
+);
+
 #endif /* KAP_TRACE_H */
 
 #undef TRACE_INCLUDE_PATH

@@ -7,6 +7,13 @@
                                           them to die and report how
   kaptool.py wire PCAP SRC DST            keepalive on the wire, from SRC's
                                           point of view (JSON)
+  kaptool.py ctl FILE COMMAND...          write each COMMAND (printf %b
+                                          escapes) to FILE in its own
+                                          write(); print OK or the errno name
+
+With --report FILE, a client or server writes, on SIGUSR2, one JSON line per
+connection with the keepalive settings as the application sees them
+(getsockopt): keepalive, idle, intvl, cnt, user_timeout, lport, rport.
 
 The client reports, as JSON lines in --result, one line per connection:
 {"conn": i, "error": "ETIMEDOUT" | "ECONNRESET" | "EOF" | "alive",
@@ -25,6 +32,39 @@ import socket
 import struct
 import sys
 import time
+
+
+def sockopts(s):
+    """The keepalive settings of s as getsockopt() reports them."""
+    g = s.getsockopt
+    return {
+        'keepalive': g(socket.SOL_SOCKET, socket.SO_KEEPALIVE),
+        'idle': g(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE),
+        'intvl': g(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL),
+        'cnt': g(socket.IPPROTO_TCP, socket.TCP_KEEPCNT),
+        'user_timeout': g(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT),
+        'lport': s.getsockname()[1],
+        'rport': s.getpeername()[1],
+    }
+
+
+def report(path, socks):
+    lines = []
+    for i, s in enumerate(socks):
+        try:
+            d = sockopts(s)
+        except OSError as e:
+            d = {'error': errno.errorcode.get(e.errno, str(e.errno))}
+        d['conn'] = i
+        lines.append(json.dumps(d))
+    write_file(path, '\n'.join(lines) + '\n')
+
+
+def on_report(path, socks_fn):
+    """SIGUSR2 writes the report of the sockets socks_fn() returns."""
+    if path:
+        signal.signal(signal.SIGUSR2,
+                      lambda s, f: report(path, socks_fn()))
 
 
 def family_of(addr):
@@ -47,8 +87,7 @@ def server(a):
         ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if a.rcvbuf:
             ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, a.rcvbuf)
-        if a.keepalive:
-            ls.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        setopts(ls, a)      # accepted connections inherit these
         ls.bind((a.addr, port))
         ls.listen(4096)
         listeners.append(ls)
@@ -69,6 +108,7 @@ def server(a):
 
     # The handler only asks: the sockets are closed between two select()s.
     signal.signal(signal.SIGUSR1, lambda s, f: forget.append(1))
+    on_report(a.report, lambda: conns)
     signal.signal(signal.SIGTERM, lambda s, f: sys.exit(0))
     sel = selectors.DefaultSelector()
     for ls in listeners:
@@ -143,6 +183,7 @@ def client(a):
             sys.exit('no echo from the server')
         s.setblocking(False)
     t0 = time.monotonic()
+    on_report(a.report, lambda: socks)
     write_file(a.ready, 'connected\n')
     if a.close:
         for s in socks:
@@ -252,6 +293,32 @@ def wire(a):
     print(json.dumps({'probes': probes, 'answers': answers, 'rsts': rsts}))
 
 
+def ctl(a):
+    cmds = a.commands
+    if cmds == ['-']:
+        cmds = [line.rstrip('\n') for line in sys.stdin]
+    for cmd in cmds:
+        if cmd == '@LONG':
+            data = b'add long idle=5'.ljust(1100)
+        else:
+            data = cmd.encode().decode('unicode_escape').encode('latin-1')
+        try:
+            fd = os.open(a.file, os.O_WRONLY)
+        except OSError as e:
+            print(errno.errorcode.get(e.errno, str(e.errno)))
+            continue
+        try:
+            os.write(fd, data)
+            print('OK')
+        except OSError as e:
+            print(errno.errorcode.get(e.errno, str(e.errno)))
+        finally:
+            os.close(fd)
+        sys.stdout.flush()
+        if a.hold:
+            time.sleep(a.hold)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     sub = p.add_subparsers(dest='role', required=True)
@@ -268,7 +335,13 @@ def main():
                          'window closes')
     sv.add_argument('--no-echo', action='store_true')
     sv.add_argument('--rcvbuf', type=int, default=0)
-    sv.add_argument('--keepalive', action='store_true')
+    sv.add_argument('--report', help='SIGUSR2 writes the settings here')
+    for q in (sv,):
+        q.add_argument('--keepalive', action='store_true')
+        q.add_argument('--idle', type=int, default=0)
+        q.add_argument('--intvl', type=int, default=0)
+        q.add_argument('--cnt', type=int, default=0)
+        q.add_argument('--user-timeout', type=int, default=0, help='ms')
     cl = sub.add_parser('client')
     cl.add_argument('addr')
     cl.add_argument('port', type=int)
@@ -291,6 +364,7 @@ def main():
     cl.add_argument('--send-bytes', type=int, default=1000)
     cl.add_argument('--fill', action='store_true',
                     help='keep sending: fill the peer\'s window')
+    cl.add_argument('--report', help='SIGUSR2 writes the settings here')
     cl.add_argument('--close', action='store_true',
                     help='close every connection once connected, and exit')
     cl.add_argument('--hold', action='store_true',
@@ -299,13 +373,14 @@ def main():
     wi.add_argument('pcap')
     wi.add_argument('src')
     wi.add_argument('dst')
+    ct = sub.add_parser('ctl')
+    ct.add_argument('--hold', type=float, default=0,
+                    help='seconds to live on after each write')
+    ct.add_argument('file')
+    ct.add_argument('commands', nargs='+',
+                    help="commands, or '-': one per line on stdin")
     a = p.parse_args()
-    if a.role == 'server':
-        server(a)
-    elif a.role == 'client':
-        client(a)
-    else:
-        wire(a)
+    {'server': server, 'client': client, 'wire': wire, 'ctl': ctl}[a.role](a)
 
 
 if __name__ == '__main__':

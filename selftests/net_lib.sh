@@ -136,7 +136,7 @@ function server_start() {
 	rm -f "$WORK/server.ready" "$WORK/server.forgotten"
 	# (not in_ns: $! must be the process itself, not a subshell)
 	ip netns exec $NS_S $KAPTOOL server "$addr" "$port" --ready "$WORK/server.ready" \
-		--forgotten "$WORK/server.forgotten" "$@" &
+		--forgotten "$WORK/server.forgotten" --report "$WORK/server.report" "$@" &
 	SERVER_PID=$!
 	wait_file "$WORK/server.ready" 30 || die "the server did not start"
 }
@@ -161,7 +161,7 @@ function client_start() {
 	shift 2
 	rm -f "$WORK/client.ready" "$WORK/client.result"
 	ip netns exec $NS_C $KAPTOOL client "$addr" "$port" --ready "$WORK/client.ready" \
-		--result "$WORK/client.result" "$@" &
+		--result "$WORK/client.result" --report "$WORK/client.report" "$@" &
 	CLIENT_PID=$!
 	wait_file "$WORK/client.ready" 60 || die "the client did not connect"
 	CLIENT_T0=$(date +%s.%N)
@@ -277,4 +277,70 @@ function capture_stop() {
 function wire_count() {
 	$KAPTOOL wire "$WORK/capture.pcap" "$1" "$2" | python3 -c \
 		'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$3"
+}
+
+# ---- policies ---------------------------------------------------------------
+
+# kap_ctl(command...) - each command in its own write to control; prints
+# OK or the errno name (EINVAL, ...) for each
+function kap_ctl() {
+	$KAPTOOL ctl "$SYSFS_DIR/control" "$@"
+}
+
+# policy(command) - a control command that must succeed
+function policy() {
+	local r
+	log "% echo '$*' > $SYSFS_DIR/control"
+	r=$(kap_ctl "$*")
+	[ "$r" = OK ] || die "control '$*': $r"
+}
+
+# peer_report(client|server) - JSON lines: the settings of each connection
+# as the application sees them (getsockopt)
+function peer_report() {
+	local who=$1 pid
+	[ "$who" = client ] && pid=$CLIENT_PID || pid=$SERVER_PID
+	rm -f "$WORK/$who.report"
+	kill -USR2 "$pid"
+	wait_file "$WORK/$who.report" 20 || die "no report from the $who"
+	cat "$WORK/$who.report"
+}
+
+# settings(client|server [conn]) - "keepalive idle intvl cnt user_timeout"
+# of one connection, as the application sees them
+function settings() {
+	peer_report "$1" | python3 -c '
+import json, sys
+for l in sys.stdin:
+    d = json.loads(l)
+    if d["conn"] == int(sys.argv[1]):
+        print(d["keepalive"], d["idle"], d["intvl"], d["cnt"], d["user_timeout"])' "${2:-0}"
+}
+
+# settings_count(client|server, "keepalive idle intvl cnt user_timeout") -
+# how many connections have exactly these settings
+function settings_count() {
+	peer_report "$1" | python3 -c '
+import json, sys
+n = 0
+for l in sys.stdin:
+    d = json.loads(l)
+    n += "%s %s %s %s %s" % (d["keepalive"], d["idle"], d["intvl"], d["cnt"], d["user_timeout"]) == sys.argv[1]
+print(n)' "$2"
+}
+
+# ss_keepalive(ns, filter) - the keepalive timers ss -o shows, one per line
+# ("keepalive,1.2sec,0"); nothing for a connection without one
+function ss_keepalive() {
+	in_ns "$1" ss -Htno state established "$2" | grep -o 'timer:(keepalive,[^)]*)' |
+		sed 's/^timer:(//; s/)$//'
+}
+
+function netns_inode() {
+	stat -L -c %i "/run/netns/$1"
+}
+
+# policy_stat(name, counter)
+function policy_stat() {
+	cat "$SYSFS_DIR/policies/$1/stats/$2"
 }

@@ -4,6 +4,9 @@
  * ABI documented in sysfs/ABI/sysfs-kernel-kapolicy; change both together.
  *
  *   version            module version
+ *   control            policy table commands (policy.c)
+ *   enforce            apply policies (1) or only observe (0)
+ *   policies/NAME/     one directory per policy (policy.c)
  *   stats/<counter>    host-wide counters, one value per file
  *   ports              per service port counters (a table; binary
  *                      attribute, as it can outgrow a page)
@@ -26,6 +29,37 @@ static ssize_t version_show(struct kobject *kobj, struct kobj_attribute *attr,
 
 static struct kobj_attribute version_attr = __ATTR_RO(version);
 
+static ssize_t control_store(struct kobject *kobj, struct kobj_attribute *attr,
+			     const char *buf, size_t count)
+{
+	int ret = kap_policy_control(buf, count);
+
+	return ret ?: count;
+}
+
+static struct kobj_attribute control_attr = __ATTR_WO(control);
+
+static ssize_t enforce_show(struct kobject *kobj, struct kobj_attribute *attr,
+			    char *buf)
+{
+	return sysfs_emit(buf, "%d\n", kap_policy_enforcing());
+}
+
+/* Exactly "0" or "1", with or without a newline. */
+static ssize_t enforce_store(struct kobject *kobj, struct kobj_attribute *attr,
+			     const char *buf, size_t count)
+{
+	size_t len = count && buf[count - 1] == '\n' ? count - 1 : count;
+	int ret;
+
+	if (len != 1 || (buf[0] != '0' && buf[0] != '1'))
+		return -EINVAL;
+	ret = kap_policy_set_enforce(buf[0] == '1');
+	return ret ?: count;
+}
+
+static struct kobj_attribute enforce_attr = __ATTR_RW(enforce);
+
 static ssize_t ports_read(struct file *file, struct kobject *kobj,
 			  struct bin_attribute *attr, char *buf, loff_t off,
 			  size_t count)
@@ -37,6 +71,8 @@ static struct bin_attribute ports_attr = __BIN_ATTR_RO(ports, 0);
 
 static struct attribute *kap_attrs[] = {
 	&version_attr.attr,
+	&control_attr.attr,
+	&enforce_attr.attr,
 	NULL,
 };
 
@@ -156,6 +192,11 @@ int kap_sysfs_init(void)
 		return ret;
 	}
 	return 0;
+}
+
+struct kobject *kap_sysfs_root(void)
+{
+	return kap_kobj;
 }
 
 void kap_sysfs_uninit(void)

@@ -1,0 +1,545 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What a policy does to a socket: the values it writes, how they are taken
+ * back, and how later setsockopt() calls of the application are treated.
+ *
+ * The values are the socket's own: tp->keepalive_time and keepalive_intvl
+ * (jiffies), keepalive_probes, icsk_user_timeout (ms), SOCK_KEEPOPEN - the
+ * fields TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, TCP_USER_TIMEOUT and
+ * SO_KEEPALIVE set.  0 in the first four means "unset: the namespace's
+ * sysctl applies", so a value that is not 0 is the application's own.
+ *
+ *   fill      writes the values the application has not set, and switches
+ *             keepalive on (keepalive=on) where it is off
+ *   override  writes every value the policy gives; a later setsockopt() of
+ *             one of them is overruled (written again, counted in
+ *             app_overrides, traced) and what the application asked for is
+ *             remembered
+ *   revert    (policy deleted) puts back what the application had, or 0
+ *
+ * The per-socket state (socks.c) records the governing policy, which
+ * values kapolicy wrote and the application's own values.
+ *
+ * Where it runs, and why writing the fields directly is safe there:
+ *   - when a connection reaches ESTABLISHED (tracepoint): the context owns
+ *     the socket (bh-locked in softirq, or owned by the connecting task);
+ *   - on existing connections (kap_reconcile, process context): under
+ *     lock_sock(), walking every namespace's established hash table;
+ *   - after the application's setsockopt() returns (kretprobe, process
+ *     context, preemption off): without the socket lock, as TCP itself
+ *     writes these fields (WRITE_ONCE; readers use READ_ONCE) and re-arms
+ *     the timer (mod_timer is safe against the timer itself).
+ * The kernel's setters (tcp_sock_set_keepidle(), sock_set_keepalive() ...)
+ * take lock_sock() and may sleep, so none is called from a hook.
+ */
+#include <linux/cgroup.h>
+#include <linux/rcupdate.h>
+#include <net/inet_connection_sock.h>
+#include <net/inet_hashtables.h>
+#include <net/net_namespace.h>
+#include <net/tcp.h>
+
+#include "kapolicy.h"
+#include "events.h"
+#include "trace.h"
+
+#define KAP_WALK_BATCH		64	/* sockets locked per bucket pass */
+#define KAP_WALK_HASHINFOS	64	/* distinct ehash tables per pass */
+
+bool kap_sock_is_v4(const struct sock *sk)
+{
+#if IS_ENABLED(CONFIG_IPV6)
+	if (sk->sk_family == AF_INET6)
+		return ipv6_addr_v4mapped(&sk->sk_v6_daddr);
+#endif
+	return true;
+}
+
+void kap_sock_key(const struct sock *sk, struct kap_sock_key *k)
+{
+	k->lport = inet_sk(sk)->inet_num;
+	k->rport = ntohs(inet_sk(sk)->inet_dport);
+	k->family = kap_sock_is_v4(sk) ? 4 : 6;
+	k->netns = sock_net(sk)->ns.inum;
+	k->cgrp = sock_cgroup_ptr((struct sock_cgroup_data *)&sk->sk_cgrp_data);
+}
+
+/* ---- the socket's keepalive values -------------------------------------- */
+
+struct kap_values {
+	u32 idle;		/* jiffies; 0: unset */
+	u32 intvl;		/* jiffies; 0: unset */
+	u8 cnt;			/* 0: unset */
+	u32 user_timeout;	/* ms; 0: unset */
+	bool keepalive;		/* SOCK_KEEPOPEN */
+};
+
+static void kap_read(const struct sock *sk, struct kap_values *v)
+{
+	const struct tcp_sock *tp = tcp_sk(sk);
+
+	v->idle = READ_ONCE(tp->keepalive_time);
+	v->intvl = READ_ONCE(tp->keepalive_intvl);
+	v->cnt = READ_ONCE(tp->keepalive_probes);
+	v->user_timeout = READ_ONCE(inet_csk(sk)->icsk_user_timeout);
+	v->keepalive = sock_flag(sk, SOCK_KEEPOPEN);
+}
+
+/* Re-arms the keepalive timer for the idle time now in force, as
+ * TCP_KEEPIDLE does (tcp_sock_set_keepidle_locked()).
+ */
+static void kap_rearm(struct sock *sk)
+{
+	struct tcp_sock *tp = tcp_sk(sk);
+	u32 when, elapsed;
+
+	if (!sock_flag(sk, SOCK_KEEPOPEN) ||
+	    ((1 << sk->sk_state) & (TCPF_CLOSE | TCPF_LISTEN)))
+		return;
+	when = keepalive_time_when(tp);
+	elapsed = keepalive_time_elapsed(tp);
+	inet_csk_reset_keepalive_timer(sk, when > elapsed ? when - elapsed : 0);
+}
+
+/* SO_KEEPALIVE, as sk_setsockopt() and tcp_set_keepalive() do it. */
+static void kap_set_keepalive(struct sock *sk, bool on)
+{
+	if (!((1 << sk->sk_state) & (TCPF_CLOSE | TCPF_LISTEN))) {
+		if (on && !sock_flag(sk, SOCK_KEEPOPEN))
+			inet_csk_reset_keepalive_timer(sk,
+						       keepalive_time_when(tcp_sk(sk)));
+		else if (!on)
+			inet_csk_delete_keepalive_timer(sk);
+	}
+	if (on)
+		set_bit(SOCK_KEEPOPEN, &sk->sk_flags);
+	else
+		clear_bit(SOCK_KEEPOPEN, &sk->sk_flags);
+}
+
+static void kap_write(struct sock *sk, const struct kap_values *v, u8 fields)
+{
+	struct tcp_sock *tp = tcp_sk(sk);
+
+	if (fields & KAP_F_INTVL)
+		WRITE_ONCE(tp->keepalive_intvl, v->intvl);
+	if (fields & KAP_F_CNT)
+		WRITE_ONCE(tp->keepalive_probes, v->cnt);
+	if (fields & KAP_F_USER_TIMEOUT)
+		WRITE_ONCE(inet_csk(sk)->icsk_user_timeout, v->user_timeout);
+	if (fields & KAP_F_KEEPALIVE)
+		kap_set_keepalive(sk, v->keepalive);
+	if (fields & KAP_F_IDLE) {
+		WRITE_ONCE(tp->keepalive_time, v->idle);
+		kap_rearm(sk);
+	}
+}
+
+/* user_timeout=auto: idle + intvl * cnt of the values v puts in force. */
+static u32 kap_auto_user_timeout(const struct sock *sk,
+				 const struct kap_values *v)
+{
+	const struct net *net = sock_net(sk);
+	u64 idle = v->idle ?: READ_ONCE(net->ipv4.sysctl_tcp_keepalive_time);
+	u64 intvl = v->intvl ?: READ_ONCE(net->ipv4.sysctl_tcp_keepalive_intvl);
+	u64 cnt = v->cnt ?: READ_ONCE(net->ipv4.sysctl_tcp_keepalive_probes);
+	u64 ms = jiffies64_to_msecs(idle + intvl * cnt);
+
+	return min_t(u64, ms, KAP_USER_TIMEOUT_MAX);
+}
+
+/* What governing sk by p writes: want, from the values the socket has. */
+static u8 kap_plan(const struct sock *sk, const struct kap_policy *p,
+		   const struct kap_values *app, struct kap_values *want)
+{
+	const struct kap_spec *s = &p->spec;
+	bool over = s->mode == KAP_MODE_OVERRIDE;
+	u8 w = 0;
+
+	*want = *app;
+	if ((s->keys & KAP_KEY_BIT(KAP_KEY_IDLE)) && (over || !app->idle)) {
+		want->idle = s->idle * HZ;
+		w |= KAP_F_IDLE;
+	}
+	if ((s->keys & KAP_KEY_BIT(KAP_KEY_INTVL)) && (over || !app->intvl)) {
+		want->intvl = s->intvl * HZ;
+		w |= KAP_F_INTVL;
+	}
+	if ((s->keys & KAP_KEY_BIT(KAP_KEY_CNT)) && (over || !app->cnt)) {
+		want->cnt = s->cnt;
+		w |= KAP_F_CNT;
+	}
+	if ((s->keys & KAP_KEY_BIT(KAP_KEY_USER_TIMEOUT)) &&
+	    (over || !app->user_timeout)) {
+		want->user_timeout = s->user_timeout_auto ?
+			kap_auto_user_timeout(sk, want) : s->user_timeout;
+		w |= KAP_F_USER_TIMEOUT;
+	}
+	if (s->keepalive && !app->keepalive) {
+		want->keepalive = true;
+		w |= KAP_F_KEEPALIVE;
+	}
+	return w;
+}
+
+static void kap_trace_applied(struct sock *sk, const struct kap_policy *p,
+			      const char *name, enum kap_trigger t, u8 set)
+{
+	struct kap_event ev = { .sk = sk, .policy = name };
+
+	trace_policy_applied(&ev, t, p ? p->spec.mode : 0, set);
+}
+
+/* ---- governing and reverting ------------------------------------------ */
+
+struct kap_govern_rec {
+	u32 id;
+	u8 written;
+	const struct kap_values *app;
+	u16 port;
+};
+
+static void kap_govern_fn(struct kap_sock_state *st, void *arg)
+{
+	struct kap_govern_rec *r = arg;
+
+	st->policy = r->id;
+	st->written = r->written;
+	st->app_idle = r->app->idle;
+	st->app_intvl = r->app->intvl;
+	st->app_cnt = r->app->cnt;
+	st->app_user_timeout = r->app->user_timeout;
+	if (!st->port)
+		st->port = r->port;
+	r->port = st->port;
+}
+
+/*
+ * p governs sk from now on.  The caller owns the socket (see the top).  A
+ * socket whose state cannot be tracked (limits/sockets_max) is left alone:
+ * what kapolicy cannot take back, it does not write.
+ */
+void kap_govern(struct sock *sk, struct kap_policy *p, enum kap_trigger t,
+		u16 port)
+{
+	struct kap_values app, want;
+	struct kap_govern_rec r = { .id = p->id, .app = &app, .port = port };
+
+	kap_read(sk, &app);
+	r.written = kap_plan(sk, p, &app, &want);
+	if (!kap_sock_call(sk, true, kap_govern_fn, &r))
+		return;
+	kap_write(sk, &want, r.written);
+	kap_count(KAP_SOCKETS_GOVERNED, r.port, p->stats);
+	if (r.written & KAP_F_KEEPALIVE)
+		kap_count(KAP_KEEPALIVE_ENABLED, r.port, p->stats);
+	kap_trace_applied(sk, p, p->name, t, r.written);
+}
+
+struct kap_revert_rec {
+	u32 id;
+	u8 written;
+	struct kap_values app;
+};
+
+static void kap_revert_fn(struct kap_sock_state *st, void *arg)
+{
+	struct kap_revert_rec *r = arg;
+
+	r->id = st->policy;
+	r->written = st->written;
+	r->app.idle = st->app_idle;
+	r->app.intvl = st->app_intvl;
+	r->app.cnt = st->app_cnt;
+	r->app.user_timeout = st->app_user_timeout;
+	r->app.keepalive = false;	/* kapolicy switched it on */
+	st->policy = 0;
+	st->written = 0;
+}
+
+/* sk is governed no longer: put back what kapolicy wrote.  Socket owned. */
+static void kap_revert(struct sock *sk)
+{
+	struct kap_revert_rec r = {};
+	struct kap_policy *p;
+
+	kap_sock_call(sk, false, kap_revert_fn, &r);
+	if (!r.id)
+		return;
+	kap_write(sk, &r.app, r.written);
+	rcu_read_lock();
+	p = kap_policy_by_id(r.id);
+	kap_trace_applied(sk, p, p ? p->name : NULL, KAP_TRIGGER_REVERT, r.written);
+	rcu_read_unlock();
+}
+
+/* ---- the application's setsockopt() ------------------------------------- */
+
+struct kap_app_rec {
+	u8 field;		/* KAP_F_* the call set */
+	bool overrule;		/* write the policy's value again */
+	const struct kap_values *now;
+	u32 id;
+	u8 written;
+	u16 port;
+};
+
+static void kap_app_fn(struct kap_sock_state *st, void *arg)
+{
+	struct kap_app_rec *r = arg;
+
+	if (st->policy != r->id)
+		return;
+	switch (r->field) {
+	case KAP_F_IDLE:
+		st->app_idle = r->now->idle;
+		break;
+	case KAP_F_INTVL:
+		st->app_intvl = r->now->intvl;
+		break;
+	case KAP_F_CNT:
+		st->app_cnt = r->now->cnt;
+		break;
+	case KAP_F_USER_TIMEOUT:
+		st->app_user_timeout = r->now->user_timeout;
+		break;
+	}
+	if (!r->overrule)
+		st->written &= ~r->field;	/* the application's value stands */
+	r->written = st->written;
+	r->port = st->port;
+}
+
+static u8 kap_sockopt_field(int level, int optname)
+{
+	if (level == SOL_SOCKET)
+		return optname == SO_KEEPALIVE ? KAP_F_KEEPALIVE : 0;
+	if (level != SOL_TCP)
+		return 0;
+	switch (optname) {
+	case TCP_KEEPIDLE:
+		return KAP_F_IDLE;
+	case TCP_KEEPINTVL:
+		return KAP_F_INTVL;
+	case TCP_KEEPCNT:
+		return KAP_F_CNT;
+	case TCP_USER_TIMEOUT:
+		return KAP_F_USER_TIMEOUT;
+	default:
+		return 0;
+	}
+}
+
+static u8 kap_policy_fields(const struct kap_policy *p)
+{
+	u32 k = p->spec.keys;
+
+	return (k & KAP_KEY_BIT(KAP_KEY_IDLE) ? KAP_F_IDLE : 0) |
+	       (k & KAP_KEY_BIT(KAP_KEY_INTVL) ? KAP_F_INTVL : 0) |
+	       (k & KAP_KEY_BIT(KAP_KEY_CNT) ? KAP_F_CNT : 0) |
+	       (k & KAP_KEY_BIT(KAP_KEY_USER_TIMEOUT) ? KAP_F_USER_TIMEOUT : 0) |
+	       (p->spec.keepalive ? KAP_F_KEEPALIVE : 0);
+}
+
+/*
+ * The application's setsockopt(level, optname) on sk succeeded.  In fill
+ * mode, or while not enforcing, its value stands from now on; in override
+ * mode a value the policy gives is written again (unless the application
+ * asked for what the policy gives, or switched keepalive on).
+ */
+void kap_app_setsockopt(struct sock *sk, int level, int optname)
+{
+	struct kap_sock_state snap = {};
+	struct kap_values now, want;
+	struct kap_app_rec r = { .now = &now };
+	struct kap_policy *p;
+	u8 field = kap_sockopt_field(level, optname);
+
+	if (!field || !kap_sock_get(sk, &snap) || !snap.policy)
+		return;
+	rcu_read_lock();
+	p = kap_policy_by_id(snap.policy);
+	if (!p || !(kap_policy_fields(p) & field))
+		goto out;
+	kap_read(sk, &now);
+	kap_plan(sk, p, &now, &want);
+	r.id = p->id;
+	r.field = field;
+	if (p->spec.mode == KAP_MODE_OVERRIDE && kap_policy_enforcing()) {
+		switch (field) {
+		case KAP_F_IDLE:
+			r.overrule = now.idle != want.idle;
+			break;
+		case KAP_F_INTVL:
+			r.overrule = now.intvl != want.intvl;
+			break;
+		case KAP_F_CNT:
+			r.overrule = now.cnt != want.cnt;
+			break;
+		case KAP_F_USER_TIMEOUT:
+			r.overrule = now.user_timeout != want.user_timeout;
+			break;
+		case KAP_F_KEEPALIVE:
+			r.overrule = !now.keepalive;
+			break;
+		}
+	}
+	kap_sock_call(sk, false, kap_app_fn, &r);
+	if (r.overrule) {
+		kap_write(sk, &want, field);
+		kap_count(KAP_APP_OVERRIDES, r.port, p->stats);
+		kap_trace_applied(sk, p, p->name, KAP_TRIGGER_SETSOCKOPT, field);
+	}
+	/* user_timeout=auto follows idle, intvl and cnt */
+	if ((r.written & KAP_F_USER_TIMEOUT) && p->spec.user_timeout_auto &&
+	    (field & (KAP_F_IDLE | KAP_F_INTVL | KAP_F_CNT))) {
+		kap_read(sk, &now);
+		now.user_timeout = kap_auto_user_timeout(sk, &now);
+		kap_write(sk, &now, KAP_F_USER_TIMEOUT);
+	}
+out:
+	rcu_read_unlock();
+}
+
+/* ---- existing connections ---------------------------------------------- */
+
+/* The policy that should govern sk now; cur is the one that does. */
+static struct kap_policy *kap_desired(struct sock *sk, struct kap_policy *cur)
+{
+	struct kap_sock_key k;
+
+	if (!((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT)) ||
+	    !kap_policy_enforcing())
+		return cur && kap_policy_is_live(cur) ? cur : NULL;
+	kap_sock_key(sk, &k);
+	return kap_policy_match(&k);
+}
+
+/* Whether sk must change hands; under RCU. */
+static bool kap_needs_change(struct sock *sk)
+{
+	struct kap_sock_state snap = {};
+	struct kap_policy *cur, *want;
+
+	kap_sock_get(sk, &snap);
+	cur = kap_policy_by_id(snap.policy);
+	want = kap_desired(sk, cur);
+	return (want ? want->id : 0) != snap.policy;
+}
+
+/*
+ * Moves sk to the policy it should have; under lock_sock().  Returns false
+ * if it still does not have it (its state could not be tracked).
+ */
+static bool kap_reconcile_sock(struct sock *sk)
+{
+	struct kap_sock_state snap = {};
+	struct kap_policy *cur, *want;
+	bool done = true;
+
+	rcu_read_lock();
+	kap_sock_get(sk, &snap);
+	cur = kap_policy_by_id(snap.policy);
+	want = kap_desired(sk, cur);
+	if ((want ? want->id : 0) != snap.policy) {
+		if (snap.policy)
+			kap_revert(sk);
+		if (want)
+			kap_govern(sk, want, KAP_TRIGGER_EXISTING,
+				   snap.port ?: kap_service_port_guess(sk));
+		done = !kap_needs_change(sk);
+	}
+	rcu_read_unlock();
+	return done;
+}
+
+static void kap_walk_hashinfo(struct inet_hashinfo *h)
+{
+	struct sock *batch[KAP_WALK_BATCH];
+	unsigned int i, j, n, failed, seen;
+	struct hlist_nulls_node *node;
+	struct sock *sk;
+	bool more;
+
+	for (i = 0; i <= h->ehash_mask; i++) {
+		struct inet_ehash_bucket *head = &h->ehash[i];
+
+		if (hlist_nulls_empty(&head->chain))
+			continue;
+		failed = 0;	/* candidates that could not be changed */
+		do {
+			n = 0;
+			seen = 0;
+			more = false;
+			spin_lock_bh(inet_ehash_lockp(h, i));
+			rcu_read_lock();
+			sk_nulls_for_each(sk, node, &head->chain) {
+				if (!sk_fullsock(sk) || !kap_needs_change(sk))
+					continue;
+				if (seen++ < failed)
+					continue;
+				if (n == KAP_WALK_BATCH) {
+					more = true;
+					break;
+				}
+				if (refcount_inc_not_zero(&sk->sk_refcnt))
+					batch[n++] = sk;
+			}
+			rcu_read_unlock();
+			spin_unlock_bh(inet_ehash_lockp(h, i));
+			for (j = 0; j < n; j++) {
+				lock_sock(batch[j]);
+				if (!kap_reconcile_sock(batch[j]))
+					failed++;
+				release_sock(batch[j]);
+				sock_put(batch[j]);
+			}
+		} while (more);
+		cond_resched();
+	}
+}
+
+/*
+ * Brings every established TCP connection of every network namespace in
+ * line with the live table: governed by the policy that matches it now
+ * (none while not enforcing), reverted if its policy is gone.  Process
+ * context, kap_policy_lock held.  Namespaces share one hash table unless
+ * net.ipv4.tcp_child_ehash_entries gave them their own.
+ */
+int kap_reconcile(void)
+{
+	struct inet_hashinfo *tables[KAP_WALK_HASHINFOS];
+	struct net *nets[KAP_WALK_HASHINFOS];
+	struct inet_hashinfo *h;
+	unsigned int n, i, done = 0;
+	struct net *net;
+	bool more;
+
+	kap_walk_hashinfo(init_net.ipv4.tcp_death_row.hashinfo);
+	do {
+		n = 0;
+		more = false;
+		i = 0;
+		rcu_read_lock();
+		for_each_net_rcu(net) {
+			h = net->ipv4.tcp_death_row.hashinfo;
+			if (h == init_net.ipv4.tcp_death_row.hashinfo || i++ < done)
+				continue;
+			if (n == KAP_WALK_HASHINFOS) {
+				more = true;
+				break;
+			}
+			if (maybe_get_net(net)) {
+				nets[n] = net;
+				tables[n++] = h;
+			}
+		}
+		rcu_read_unlock();
+		for (i = 0; i < n; i++) {
+			kap_walk_hashinfo(tables[i]);
+			put_net(nets[i]);
+		}
+		done += n;
+	} while (more);
+	return 0;
+}
