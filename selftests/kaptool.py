@@ -174,6 +174,8 @@ def client(a):
         s.connect((a.addr, a.port + i % a.ports))
         if a.set_after:
             setopts(s, a)
+        if a.keepalive_off_after:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 0)
         socks.append(s)
     # One byte each way: the server has accepted, the path works.
     for s in socks:
@@ -355,6 +357,8 @@ def main():
     cl.add_argument('--user-timeout', type=int, default=0, help='ms')
     cl.add_argument('--set-after', action='store_true',
                     help='set the options after connect()')
+    cl.add_argument('--keepalive-off-after', action='store_true',
+                    help='switch SO_KEEPALIVE off after connect()')
     cl.add_argument('--ready', help='file written once connected')
     cl.add_argument('--result', help='JSON lines: how each connection ended')
     cl.add_argument('--wait', type=float, default=60,

@@ -160,7 +160,10 @@ function client_start() {
 	local addr=$1 port=$2
 	shift 2
 	rm -f "$WORK/client.ready" "$WORK/client.result"
-	ip netns exec $NS_C $KAPTOOL client "$addr" "$port" --ready "$WORK/client.ready" \
+	# in CLIENT_CGROUP (a cgroup v2 directory) if set; $! is the client
+	sh -c '[ -z "$1" ] || echo $$ > "$1/cgroup.procs" || exit 1; shift; exec "$@"' \
+		sh "${CLIENT_CGROUP:-}" \
+		ip netns exec $NS_C $KAPTOOL client "$addr" "$port" --ready "$WORK/client.ready" \
 		--result "$WORK/client.result" --report "$WORK/client.report" "$@" &
 	CLIENT_PID=$!
 	wait_file "$WORK/client.ready" 60 || die "the client did not connect"

@@ -1,0 +1,73 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Policies against applications that set their own keepalive values after
+# connecting (setsockopt after connect(), when the policy already governs):
+#
+#   override  the calls are overruled: the application reads back the
+#             policy's values, app_overrides counts each call, a
+#             policy_applied event (trigger=setsockopt) traces it; on del
+#             the values the application asked for come back
+#   fill      the calls win; on del nothing changes
+#
+# and SO_KEEPALIVE switched off by the application under keepalive=on, and
+# user_timeout=auto (idle + intvl * cnt).
+. "$(dirname "$0")/functions.sh"
+. "$(dirname "$0")/net_lib.sh"
+
+PORT=5020
+APP="1 600 60 7 0"		# what the application asks for
+
+setup
+ktap_plan 13
+unload_mod_if_loaded
+load_mod
+net_setup
+server_start $S4 $PORT
+
+log "---- override: the application's calls are overruled ----"
+policy "add ov rport=$PORT idle=11 intvl=12 cnt=3 keepalive=on mode=override"
+EV=$WORK/override.events
+trace_start
+client_start $S4 $PORT --wait 60 --set-after --keepalive --idle 600 --intvl 60 --cnt 7
+expect_eq "override: the application reads the policy's values" "1 11 12 3 0" "$(settings client)"
+trace_stop "$EV"
+expect_eq "override: app_overrides counts idle, intvl and cnt (keepalive on agreed)" 3 \
+	"$(policy_stat ov app_overrides)"
+expect_eq "override: three policy_applied events with trigger=setsockopt" "3" \
+	"$(grep -c 'policy_applied: .*trigger=setsockopt mode=override' "$EV")"
+expect_eq "override: the global app_overrides agrees" 3 "$(kap_stat app_overrides)"
+policy "del ov"
+expect_eq "override: after del the application has what it asked for" "$APP" "$(settings client)"
+client_stop
+
+log "---- fill: the application's calls win ----"
+policy "add fi rport=$PORT idle=11 intvl=12 cnt=3 keepalive=on mode=fill"
+client_start $S4 $PORT --wait 60 --set-after --keepalive --idle 600 --intvl 60 --cnt 7
+expect_eq "fill: the application reads its own values" "$APP" "$(settings client)"
+expect_eq "fill: nothing overruled" 0 "$(policy_stat fi app_overrides)"
+policy "del fi"
+expect_eq "fill: after del nothing changed" "$APP" "$(settings client)"
+client_stop
+
+log "---- keepalive=on against an application that switches it off ----"
+policy "add ka rport=$PORT idle=11 keepalive=on mode=override"
+client_start $S4 $PORT --wait 60 --keepalive-off-after
+expect_eq "override: SO_KEEPALIVE=0 is overruled" "1 11 75 9 0" "$(settings client)"
+expect_eq "override: counted" 1 "$(policy_stat ka app_overrides)"
+policy "del ka"
+expect_eq "after del: off, as the application asked; idle unset again (7200)" \
+	"0 7200 75 9 0" "$(settings client)"
+client_stop
+
+log "---- user_timeout=auto ----"
+policy "add ut rport=$PORT idle=2 intvl=3 cnt=4 user_timeout=auto"
+client_start $S4 $PORT --wait 60
+expect_eq "user_timeout=auto is idle + intvl * cnt = 14000 ms" "0 2 3 4 14000" "$(settings client)"
+client_stop
+policy "del ut"
+
+server_stop
+expect_eq "no hook call was missed" 0 "$(cat $SYSFS_DIR/limits/hooks_missed)"
+unload_mod
+ktap_finish
