@@ -580,7 +580,8 @@ static struct kap_table *kap_table_build(struct kap_policy **pol, unsigned int n
 	t->rest = kvmalloc_array(n ?: 1, sizeof(*t->rest), GFP_KERNEL);
 	if (!t->pol || !t->rest)
 		goto fail;
-	memcpy(t->pol, pol, n * sizeof(*pol));
+	if (n)
+		memcpy(t->pol, pol, n * sizeof(*pol));
 	for (i = 0; i < n; i++)
 		if (!(pol[i]->spec.keys & ported) && !pol[i]->cgrp)
 			t->rest[t->nrest++] = i;

@@ -295,6 +295,32 @@ def wire(a):
     print(json.dumps({'probes': probes, 'answers': answers, 'rsts': rsts}))
 
 
+def churn(a):
+    """Open, use and close connections for a while; report counts."""
+    end = time.monotonic() + a.seconds
+    done, errors = 0, {}
+    while time.monotonic() < end:
+        s = socket.socket(family_of(a.addr), socket.SOCK_STREAM)
+        try:
+            s.settimeout(5)
+            if a.keepalive:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+            s.connect((a.addr, a.port))
+            # setsockopt after connect: what override mode overrules
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 1 + done % 5)
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, 5000)
+            s.sendall(b'x')
+            if s.recv(1) != b'x':
+                raise OSError(errno.EPROTO, 'no echo')
+            done += 1
+        except OSError as e:
+            name = errno.errorcode.get(e.errno, str(e))
+            errors[name] = errors.get(name, 0) + 1
+        finally:
+            s.close()
+    write_file(a.result, json.dumps({'done': done, 'errors': errors}) + '\n')
+
+
 def ctl(a):
     cmds = a.commands
     if cmds == ['-']:
@@ -377,6 +403,12 @@ def main():
     wi.add_argument('pcap')
     wi.add_argument('src')
     wi.add_argument('dst')
+    ch = sub.add_parser('churn')
+    ch.add_argument('addr')
+    ch.add_argument('port', type=int)
+    ch.add_argument('--seconds', type=float, default=5)
+    ch.add_argument('--keepalive', action='store_true')
+    ch.add_argument('--result', required=True)
     ct = sub.add_parser('ctl')
     ct.add_argument('--hold', type=float, default=0,
                     help='seconds to live on after each write')
@@ -384,7 +416,8 @@ def main():
     ct.add_argument('commands', nargs='+',
                     help="commands, or '-': one per line on stdin")
     a = p.parse_args()
-    {'server': server, 'client': client, 'wire': wire, 'ctl': ctl}[a.role](a)
+    {'server': server, 'client': client, 'wire': wire, 'ctl': ctl,
+     'churn': churn}[a.role](a)
 
 
 if __name__ == '__main__':

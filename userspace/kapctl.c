@@ -5,25 +5,81 @@
  *
  *   kapctl [OPTIONS] OBJECT [COMMAND] [ARGS]
  *
- * One table (kap_objects) drives dispatch, "help" at every level, the man
- * page's command list and the bash completion (both checked against it by
- * the unit tests).  Names are matched exactly; there is no abbreviation.
+ * One table (kap_objects) drives dispatch, "help" at every level, the
+ * options each command takes, the man page's command list and the bash
+ * completion (both checked against it by the unit tests through
+ * --list-commands and --list-options).  Names are matched exactly; there is
+ * no abbreviation.
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kapctl.h"
 
 static int kap_cmd_help(int argc, char **argv);
 
+static const struct kap_cmd kap_policy_cmds[] = {
+	{ .name = "add", .fn = kap_cmd_policy_add, .args = "NAME KEY=VALUE...",
+	  .summary = "add a policy (keys: family lport rport cgroup netns idle intvl cnt user_timeout keepalive mode order)" },
+	{ .name = "del", .fn = kap_cmd_policy_del, .args = "NAME",
+	  .summary = "delete a policy; its connections go back to their own settings" },
+	{ .name = "flush", .fn = kap_cmd_policy_flush, .args = "",
+	  .summary = "delete every policy" },
+	{ .name = "move", .fn = kap_cmd_policy_move, .args = "NAME POSITION",
+	  .summary = "move a policy to POSITION in the match order (0: first)" },
+	{ .name = "list", .fn = kap_cmd_policy_list, .args = "",
+	  .summary = "list the policies in match order with their main counters" },
+	{ .name = "show", .fn = kap_cmd_policy_show, .args = "NAME",
+	  .summary = "show one policy, its keys and all its counters" },
+	{ .name = "enforce", .fn = kap_cmd_policy_enforce, .args = "[on|off]",
+	  .summary = "show or set whether policies are applied (off: observe only)" },
+	{ .name = NULL }
+};
+
+static const struct kap_cmd kap_stats_cmds[] = {
+	{ .name = "global", .fn = kap_cmd_stats, .args = "[OPTIONS]",
+	  .summary = "host-wide counters and the module's limits (the default)",
+	  .opts = kap_stats_global_opts },
+	{ .name = "ports", .fn = kap_cmd_stats, .args = "[OPTIONS]",
+	  .summary = "counters by service port",
+	  .opts = kap_stats_ports_opts },
+	{ .name = "policies", .fn = kap_cmd_stats, .args = "[OPTIONS]",
+	  .summary = "counters by policy, in match order",
+	  .opts = kap_stats_policies_opts },
+	{ .name = NULL }
+};
+
 const struct kap_cmd kap_objects[] = {
 	{ .name = "status", .fn = kap_cmd_status, .args = "",
-	  .summary = "show whether the module is loaded, its version and counters" },
+	  .summary = "show whether the module is loaded, its version, enforce, policies and counters" },
+	{ .name = "policy", .args = "COMMAND",
+	  .summary = "add, delete, move and list keepalive policies",
+	  .sub = kap_policy_cmds },
+	{ .name = "stats", .args = "[global|ports|policies] [OPTIONS]",
+	  .summary = "keepalive counters: host-wide, by port, by policy; text, JSON or Prometheus",
+	  .sub = kap_stats_cmds, .dflt = "global", .opts = kap_stats_opts },
+	{ .name = "watch", .fn = kap_cmd_watch, .args = "[OPTIONS]",
+	  .summary = "print keepalive events as they happen",
+	  .opts = kap_watch_opts },
+	{ .name = "sockets", .fn = kap_cmd_sockets, .args = "[OPTIONS]",
+	  .summary = "per-connection keepalive state (sock_diag), governing policy, connections at risk",
+	  .opts = kap_sockets_opts },
+	{ .name = "apply", .fn = kap_cmd_apply, .args = "[--check] FILE|-",
+	  .summary = "replace the policy table with a config file's policies, all or nothing",
+	  .opts = kap_apply_opts },
 	{ .name = "help", .fn = kap_cmd_help, .args = "[OBJECT]",
 	  .summary = "show this help, or an object's commands" },
 	{ .name = NULL }
 };
+
+/* The command running now and its full name ("stats ports"), for options. */
+static const struct kap_cmd *kap_cur;
+static const char *kap_cur_parent;
+static char kap_cur_name[64];
+int kap_opt_exit;
+bool kap_cmd_defaulted;	/* the object's default command runs (none named) */
 
 static const struct kap_cmd *kap_find(const struct kap_cmd *table, const char *name)
 {
@@ -33,11 +89,30 @@ static const struct kap_cmd *kap_find(const struct kap_cmd *table, const char *n
 	return NULL;
 }
 
+static bool kap_is_help(const char *arg)
+{
+	return !strcmp(arg, "help") || !strcmp(arg, "-h") || !strcmp(arg, "--help");
+}
+
 static void kap_print_table(FILE *f, const char *prefix, const struct kap_cmd *table)
 {
 	for (; table->name; table++)
 		fprintf(f, "  %s%s %s\n      %s\n", prefix, table->name, table->args,
 			table->summary);
+}
+
+static void kap_print_opts(FILE *f, const struct kap_opt *o)
+{
+	char left[64];
+
+	if (!o || !o->name)
+		return;
+	fprintf(f, "\nOptions:\n");
+	for (; o->name; o++) {
+		snprintf(left, sizeof(left), "--%s%s%s", o->name, o->arg ? " " : "",
+			 o->arg ? o->arg : "");
+		fprintf(f, "  %-22s %s\n", left, o->help);
+	}
 }
 
 /* --list-commands: "OBJECT [COMMAND]" per line, for completion and tests */
@@ -55,6 +130,37 @@ static void kap_list_commands(void)
 	}
 }
 
+/* --list-options: "OBJECT [COMMAND]: --opt --opt=" (= takes a value) */
+static void kap_list_options(void)
+{
+	const struct kap_cmd *obj, *cmd;
+	const struct kap_opt *o;
+
+	for (obj = kap_objects; obj->name; obj++) {
+		const struct kap_cmd *one[] = { obj, NULL };
+		const struct kap_cmd *const *list = one;
+		const struct kap_cmd *subs[16];
+		size_t n = 0;
+
+		if (obj->sub) {
+			for (cmd = obj->sub; cmd->name && n < 15; cmd++)
+				subs[n++] = cmd;
+			subs[n] = NULL;
+			list = subs;
+		}
+		for (; *list; list++) {
+			cmd = *list;
+			if (obj->sub)
+				printf("%s %s:", obj->name, cmd->name);
+			else
+				printf("%s:", obj->name);
+			for (o = cmd->opts; o && o->name; o++)
+				printf(" --%s%s", o->name, o->arg ? "=" : "");
+			printf("\n");
+		}
+	}
+}
+
 static void kap_print_usage(FILE *f)
 {
 	fprintf(f,
@@ -68,54 +174,193 @@ static void kap_print_usage(FILE *f)
 		"\n"
 		"Objects and commands:\n");
 	kap_print_table(f, "", kap_objects);
-	fprintf(f, "\nSee kapctl(8).\n");
+	fprintf(f, "\n'kapctl help OBJECT' and 'kapctl OBJECT COMMAND help' show more.\n"
+		"See kapctl(8).\n");
+}
+
+static void kap_print_cmd_help(const char *parent, const struct kap_cmd *cmd)
+{
+	printf("Usage: kapctl %s%s%s %s\n    %s\n", parent ? parent : "",
+	       parent ? " " : "", cmd->name, cmd->args, cmd->summary);
+	kap_print_opts(stdout, cmd->opts);
 }
 
 static int kap_cmd_help(int argc, char **argv)
 {
-	const struct kap_cmd *obj;
+	const struct kap_cmd *obj, *cmd;
 	char prefix[64];
 
 	if (argc < 2) {
 		kap_print_usage(stdout);
 		return KAP_EXIT_OK;
 	}
+	if (argc > 3)
+		return kap_usage_err("help: too many arguments");
 	obj = kap_find(kap_objects, argv[1]);
 	if (!obj)
 		return kap_usage_err("help: unknown object '%s'", argv[1]);
 	if (!obj->sub) {
-		printf("Usage: kapctl %s %s\n    %s\n", obj->name, obj->args, obj->summary);
+		if (argc > 2)
+			return kap_usage_err("help: '%s' has no commands", obj->name);
+		kap_print_cmd_help(NULL, obj);
 		return KAP_EXIT_OK;
 	}
-	printf("Usage: kapctl %s COMMAND [ARGS]\n\nCommands:\n", obj->name);
+	if (argc > 2) {
+		cmd = kap_find(obj->sub, argv[2]);
+		if (!cmd)
+			return kap_usage_err("help: unknown command '%s %s'", obj->name, argv[2]);
+		kap_print_cmd_help(obj->name, cmd);
+		return KAP_EXIT_OK;
+	}
+	printf("Usage: kapctl %s %s\n    %s\n\nCommands:\n", obj->name, obj->args,
+	       obj->summary);
 	snprintf(prefix, sizeof(prefix), "%s ", obj->name);
 	kap_print_table(stdout, prefix, obj->sub);
+	if (obj->dflt)
+		printf("\nWithout a command: kapctl %s %s.\n", obj->name, obj->dflt);
 	return KAP_EXIT_OK;
 }
 
-/* Runs argv[0] from table; "help" and -h/--help work at every level. */
-static int kap_dispatch(const struct kap_cmd *table, const char *parent,
-			int argc, char **argv)
+/* Runs a leaf command with argv[0] its name. */
+static int kap_run(const char *parent, const struct kap_cmd *cmd, int argc, char **argv)
 {
-	const struct kap_cmd *cmd;
-	char *help_argv[] = { "help", (char *)parent, NULL };
-
-	if (argc < 1)
-		return kap_usage_err("%s: a command is needed", parent);
-	if (!strcmp(argv[0], "help") || !strcmp(argv[0], "-h") || !strcmp(argv[0], "--help"))
-		return kap_cmd_help(2, help_argv);
-	cmd = kap_find(table, argv[0]);
-	if (!cmd)
-		return kap_usage_err("%s: unknown command '%s'", parent, argv[0]);
-	if (cmd->sub)
-		return kap_dispatch(cmd->sub, cmd->name, argc - 1, argv + 1);
-	if (argc > 1 && (!strcmp(argv[1], "help") || !strcmp(argv[1], "-h") ||
-			 !strcmp(argv[1], "--help"))) {
-		printf("Usage: kapctl %s%s%s %s\n    %s\n", parent ? parent : "",
-		       parent ? " " : "", cmd->name, cmd->args, cmd->summary);
+	kap_cur = cmd;
+	kap_cur_parent = parent;
+	if (kap_cmd_defaulted)	/* "kapctl stats --port 1": speak of "stats" */
+		snprintf(kap_cur_name, sizeof(kap_cur_name), "%s", parent);
+	else
+		snprintf(kap_cur_name, sizeof(kap_cur_name), "%s%s%s", parent ? parent : "",
+			 parent ? " " : "", cmd->name);
+	if (argc > 1 && kap_is_help(argv[1])) {
+		kap_print_cmd_help(parent, cmd);
 		return KAP_EXIT_OK;
 	}
+	optind = 0;	/* glibc: start a fresh scan for kap_getopt */
 	return cmd->fn(argc, argv);
+}
+
+/* Runs argv[0] from an object's table; "help" works at every level. */
+static int kap_dispatch(const struct kap_cmd *obj, int argc, char **argv)
+{
+	const struct kap_cmd *cmd;
+	char *help_argv[] = { "help", (char *)obj->name, NULL };
+
+	if (argc >= 1 && kap_is_help(argv[0]))
+		return kap_cmd_help(2, help_argv);
+	if (obj->dflt && (argc < 1 || argv[0][0] == '-')) {
+		/* "kapctl stats --port 5432": the default command */
+		char **args = calloc(argc + 2, sizeof(*args));
+		struct kap_cmd dflt = *kap_find(obj->sub, obj->dflt);
+		int ret;
+
+		if (!args)
+			return kap_fail("out of memory");
+		args[0] = (char *)obj->dflt;
+		kap_cmd_defaulted = true;
+		if (obj->opts)
+			dflt.opts = obj->opts;
+		memcpy(args + 1, argv, argc * sizeof(*args));
+		ret = kap_run(obj->name, &dflt, argc + 1, args);
+		free(args);
+		return ret;
+	}
+	if (argc < 1)
+		return kap_usage_err("%s: a command is needed (%s help)", obj->name, obj->name);
+	cmd = kap_find(obj->sub, argv[0]);
+	if (!cmd)
+		return kap_usage_err("%s: unknown command '%s'", obj->name, argv[0]);
+	return kap_run(obj->name, cmd, argc, argv);
+}
+
+/*
+ * getopt_long() takes unambiguous prefixes of long options ("--por" for
+ * "--port"); kapctl takes exact names only.  Returns the first "--word"
+ * of argv[from..] that is not exactly one of opts, or NULL.  stop_early:
+ * the options end at the first argument that is not one (main's "+").
+ */
+static const char *kap_inexact(int argc, char **argv, int from, const struct option *opts,
+			       bool stop_early)
+{
+	const struct option *o;
+	int i;
+
+	for (i = from; i < argc; i++) {
+		size_t len;
+
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (strncmp(argv[i], "--", 2)) {
+			if (stop_early && argv[i][0] != '-')
+				break;
+			continue;
+		}
+		len = strcspn(argv[i] + 2, "=");
+		for (o = opts; o->name; o++)
+			if (strlen(o->name) == len && !strncmp(o->name, argv[i] + 2, len))
+				break;
+		if (!o->name)
+			return argv[i];
+		if (o->has_arg == required_argument && !argv[i][2 + len])
+			i++;	/* its value */
+	}
+	return NULL;
+}
+
+/*
+ * The options of the running command.  Long options only, besides the
+ * common -j, -p and -h (which may also come after the command).
+ */
+int kap_getopt(int argc, char **argv)
+{
+	const char *bad;
+	struct option lopts[32];
+	const struct kap_opt *o;
+	size_t n = 0;
+	int c;
+
+	for (o = kap_cur ? kap_cur->opts : NULL; o && o->name && n < 28; o++) {
+		lopts[n].name = o->name;
+		lopts[n].has_arg = o->arg ? required_argument : no_argument;
+		lopts[n].flag = NULL;
+		lopts[n].val = o->val;
+		n++;
+	}
+	lopts[n++] = (struct option){ "json", no_argument, NULL, 'j' };
+	lopts[n++] = (struct option){ "pretty", no_argument, NULL, 'p' };
+	lopts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
+	lopts[n] = (struct option){ NULL, 0, NULL, 0 };
+
+	if (optind == 0 && (bad = kap_inexact(argc, argv, 1, lopts, false))) {
+		kap_opt_exit = kap_usage_err("%s: unknown option '%.*s'", kap_cur_name,
+					     (int)strcspn(bad, "="), bad);
+		return KAP_OPT_EXIT;
+	}
+	opterr = 0;
+	for (;;) {
+		c = getopt_long(argc, argv, ":jph", lopts, NULL);
+		switch (c) {
+		case 'j':
+			kap_json = true;
+			continue;
+		case 'p':
+			kap_json = kap_pretty = true;
+			continue;
+		case 'h':
+			kap_print_cmd_help(kap_cur_parent, kap_cur);
+			kap_opt_exit = KAP_EXIT_OK;
+			return KAP_OPT_EXIT;
+		case ':':
+			kap_opt_exit = kap_usage_err("%s: option '%s' needs a value",
+						     kap_cur_name, argv[optind - 1]);
+			return KAP_OPT_EXIT;
+		case '?':
+			kap_opt_exit = kap_usage_err("%s: unknown option '%s'", kap_cur_name,
+						     argv[optind - 1]);
+			return KAP_OPT_EXIT;
+		default:
+			return c;
+		}
+	}
 }
 
 int main(int argc, char **argv)
@@ -126,11 +371,16 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "list-commands", no_argument, NULL, 'L' },
+		{ "list-options", no_argument, NULL, 'O' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const struct kap_cmd *obj;
+	const char *bad;
 	int c;
 
+	bad = kap_inexact(argc, argv, 1, opts, true);
+	if (bad)
+		return kap_usage_err("unknown option '%.*s'", (int)strcspn(bad, "="), bad);
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+jphV", opts, NULL)) != -1) {
 		switch (c) {
@@ -149,6 +399,9 @@ int main(int argc, char **argv)
 		case 'L':
 			kap_list_commands();
 			return KAP_EXIT_OK;
+		case 'O':
+			kap_list_options();
+			return KAP_EXIT_OK;
 		default:
 			return kap_usage_err("unknown option '%s'", argv[optind - 1]);
 		}
@@ -163,12 +416,11 @@ int main(int argc, char **argv)
 	if (!obj)
 		return kap_usage_err("unknown object '%s'", argv[0]);
 	if (obj->sub)
-		return kap_dispatch(obj->sub, obj->name, argc - 1, argv + 1);
-	if (argc > 1 && (!strcmp(argv[1], "help") || !strcmp(argv[1], "-h") ||
-			 !strcmp(argv[1], "--help"))) {
+		return kap_dispatch(obj, argc - 1, argv + 1);
+	if (argc > 1 && kap_is_help(argv[1])) {
 		char *help_argv[] = { "help", argv[0], NULL };
 
 		return kap_cmd_help(2, help_argv);
 	}
-	return obj->fn(argc, argv);
+	return kap_run(NULL, obj, argc, argv);
 }

@@ -4,18 +4,38 @@
  *
  * Grammar: kapctl [OPTIONS] OBJECT [COMMAND] [ARGS]; exit 0 on success,
  * 1 on failure, 2 on a usage error.
+ *
+ * Files, one per object or concern:
+ *   kapctl.c   the command table, dispatch, help, per-command options
+ *   out.c      text and JSON output, errors (JSON too in JSON mode)
+ *   sysfs.c    the module's files: read, list, write the control file
+ *   spec.c     policy words: cgroup paths and service names, validation
+ *              with the module's own parser, the policies in sysfs
+ *   status.c, policy.c, stats.c, watch.c, sockets.c, apply.c: the objects
  */
 #ifndef KAPCTL_H
 #define KAPCTL_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <json-c/json.h>
+
+#include "parse.h"
 
 #define KAP_EXIT_OK	0
 #define KAP_EXIT_FAIL	1
 #define KAP_EXIT_USAGE	2
 
 #define KAP_SYSFS_DIR	"/sys/kernel/kapolicy"
+
+/* An option of a command: "--name ARG", or "-j"-style for the common ones. */
+struct kap_opt {
+	const char *name;	/* long name, without "--" */
+	const char *arg;	/* metavariable, NULL for a flag */
+	int val;		/* returned by kap_getopt */
+	const char *help;	/* one line */
+};
 
 /* A command table drives dispatch, help, the man page and completion. */
 struct kap_cmd {
@@ -24,24 +44,126 @@ struct kap_cmd {
 	const char *args;	/* synopsis of the arguments */
 	const char *summary;	/* one line */
 	const struct kap_cmd *sub;	/* NULL-terminated subcommands */
+	const struct kap_opt *opts;	/* {NULL}-terminated, or NULL; of an
+					 * object with dflt: when none is named */
+	const char *dflt;	/* the subcommand run when none is named */
 };
 
 extern const struct kap_cmd kap_objects[];
+
+/*
+ * kap_getopt: the options of the running command (its table's opts plus
+ * -j/--json, -p/--pretty and -h/--help, which it handles itself).  Returns
+ * an option's val, -1 at the end of the options, or KAP_OPT_EXIT when the
+ * command should return kap_opt_exit (help shown, or a usage error).
+ */
+#define KAP_OPT_EXIT	(-2)
+extern int kap_opt_exit;
+int kap_getopt(int argc, char **argv);
 
 /* out.c: text or JSON output, errors included */
 extern bool kap_json;
 extern bool kap_pretty;
 void kap_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int kap_usage_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int kap_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int kap_fail_with(struct json_object *extra, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 void kap_json_print(struct json_object *obj);
+void kap_json_line(struct json_object *obj);
+struct json_object *kap_json_u64(uint64_t v);
+void kap_print_ms(char *buf, size_t len, unsigned int ms);
 
 /* sysfs.c: the module's files */
+#define KAP_NR_COUNTERS	9
+extern const char *const kap_counter_names[KAP_NR_COUNTERS];
+extern const char *const kap_counter_help[KAP_NR_COUNTERS];
+int kap_counter_index(const char *name);
+
+struct kap_counters {
+	bool have[KAP_NR_COUNTERS];
+	uint64_t v[KAP_NR_COUNTERS];
+};
+
 const char *kap_sysfs_dir(void);
 bool kap_module_loaded(void);
 int kap_sysfs_read(const char *rel, char *buf, size_t len);
+int kap_sysfs_read_u64(const char *rel, uint64_t *v);
+int kap_sysfs_read_counters(const char *dir, struct kap_counters *c);
 int kap_need_module(void);
+int kap_need_writable(const char *rel, const char *what);
+int kap_need_control(void);
+int kap_sysfs_write(const char *rel, const char *buf, size_t len, bool append);
+int kap_control_write(const char *cmd);
+char *kap_read_file(const char *path, size_t max, int *err);
+
+/* spec.c: policy words and the policies of the module */
+int kap_resolve_cgroup(const char *value, uint64_t *id, char *err, size_t errlen);
+int kap_resolve_ports(const char *key, const char *value, unsigned int *lo,
+		      unsigned int *hi, char *err, size_t errlen);
+const char *kap_cgroup_root(void);
+int kap_port_filter(const char *opt, const char *value, unsigned int *lo,
+		    unsigned int *hi, char *err, size_t errlen);
+int kap_number_opt(const char *opt, const char *value, uint64_t min, uint64_t max,
+		   const char *unit, uint64_t *out, char *err, size_t errlen);
+int kap_build_add(const char *name, char **words, int n, char *cmd, size_t size,
+		  struct kap_command *c, char *err, size_t errlen);
+void kap_control_refusal(const struct kap_command *c, int err, char *msg,
+			 size_t len);
+struct json_object *kap_spec_json(const struct kap_spec *s);
+
+/* The cgroup v2 hierarchy as ids (directory inodes) and their parents. */
+struct kap_cg {
+	uint64_t id, parent;	/* parent 0: the root */
+};
+
+struct kap_cgtree {
+	struct kap_cg *e;	/* sorted by id */
+	size_t n, cap;
+	bool loaded;
+};
+
+int kap_cgtree_load(struct kap_cgtree *t);
+void kap_cgtree_free(struct kap_cgtree *t);
+int kap_cgroup_under(const struct kap_cgtree *t, uint64_t id, uint64_t ancestor);
+
+struct kap_policy_info {
+	char name[KAP_NAME_MAX];
+	long order;		/* -1 if unreadable */
+	char spec_text[KAP_LINE_MAX];
+	struct kap_spec spec;
+	bool spec_ok;		/* spec_text parsed */
+	struct kap_counters stats;
+};
+
+int kap_policies_load(struct kap_policy_info **out, size_t *n);
+struct kap_policy_info *kap_policy_find(struct kap_policy_info *p, size_t n,
+					const char *name);
+struct json_object *kap_policy_json(const struct kap_policy_info *p);
+struct json_object *kap_counters_json(const struct kap_counters *c);
+int kap_load_policies_or_say(struct kap_policy_info **p, size_t *n);
+extern bool kap_cmd_defaulted;
 
 /* commands */
 int kap_cmd_status(int argc, char **argv);
+int kap_cmd_policy_add(int argc, char **argv);
+int kap_cmd_policy_del(int argc, char **argv);
+int kap_cmd_policy_flush(int argc, char **argv);
+int kap_cmd_policy_move(int argc, char **argv);
+int kap_cmd_policy_list(int argc, char **argv);
+int kap_cmd_policy_show(int argc, char **argv);
+int kap_cmd_policy_enforce(int argc, char **argv);
+int kap_cmd_stats(int argc, char **argv);
+int kap_cmd_watch(int argc, char **argv);
+int kap_cmd_sockets(int argc, char **argv);
+int kap_cmd_apply(int argc, char **argv);
+
+extern const struct kap_opt kap_stats_opts[];
+extern const struct kap_opt kap_stats_global_opts[];
+extern const struct kap_opt kap_stats_ports_opts[];
+extern const struct kap_opt kap_stats_policies_opts[];
+extern const struct kap_opt kap_watch_opts[];
+extern const struct kap_opt kap_sockets_opts[];
+extern const struct kap_opt kap_apply_opts[];
 
 #endif /* KAPCTL_H */

@@ -1,45 +1,122 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * kapctl status: is the module loaded, which version.
- * Exit 0 when loaded, 1 when not (the answer is printed either way).
+ * kapctl status: is the module loaded; its version, whether it enforces
+ * policies, how many there are, the host-wide counters and the limits.
+ * Files a module does not have are left out.  Exit 0 when loaded, 1 when
+ * not (the answer is printed either way).
  */
+#include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kapctl.h"
 
+static const char *const kap_limit_names[] = {
+	"sockets_max", "sockets_tracked", "sockets_overflow", "ports_max",
+	"ports_tracked", "ports_overflow", "hooks_missed",
+};
+
+/* Policies in policies/, or -1 if the module has no such directory. */
+static long kap_policy_count(void)
+{
+	struct kap_policy_info *p;
+	size_t n;
+
+	if (kap_policies_load(&p, &n))
+		return -1;
+	free(p);
+	return (long)n;
+}
+
 int kap_cmd_status(int argc, char **argv)
 {
-	struct json_object *obj;
-	char version[64] = "";
-	bool loaded;
-	int ret;
+	struct json_object *obj, *st, *lim;
+	char version[64] = "", enforce[16] = "";
+	struct kap_counters c;
+	bool loaded, have_enforce = false;
+	long npol = -1;
+	uint64_t v;
+	int ret, header = 0;
+	size_t i;
 
-	(void)argv;
-	if (argc > 1)
+	while ((ret = kap_getopt(argc, argv)) != -1)
+		if (ret == KAP_OPT_EXIT)
+			return kap_opt_exit;
+	if (optind < argc)
 		return kap_usage_err("status takes no arguments");
 
 	loaded = kap_module_loaded();
 	if (loaded) {
 		ret = kap_sysfs_read("version", version, sizeof(version));
-		if (ret < 0) {
-			kap_err("cannot read %s/version: %s", kap_sysfs_dir(), strerror(-ret));
-			return KAP_EXIT_FAIL;
-		}
+		if (ret < 0)
+			return kap_fail("cannot read %s/version: %s", kap_sysfs_dir(),
+					strerror(-ret));
+		have_enforce = kap_sysfs_read("enforce", enforce, sizeof(enforce)) >= 0;
+		npol = kap_policy_count();
+		kap_sysfs_read_counters("stats", &c);
 	}
 
 	if (kap_json) {
 		obj = json_object_new_object();
 		json_object_object_add(obj, "loaded", json_object_new_boolean(loaded));
-		if (loaded)
+		if (loaded) {
 			json_object_object_add(obj, "version", json_object_new_string(version));
+			if (have_enforce)
+				json_object_object_add(obj, "enforce",
+						       json_object_new_boolean(!strcmp(enforce, "1")));
+			if (npol >= 0)
+				json_object_object_add(obj, "policies", json_object_new_int64(npol));
+			st = json_object_new_object();
+			for (i = 0; i < KAP_NR_COUNTERS; i++)
+				if (c.have[i])
+					json_object_object_add(st, kap_counter_names[i],
+							       kap_json_u64(c.v[i]));
+			json_object_object_add(obj, "stats", st);
+			lim = json_object_new_object();
+			for (i = 0; i < ARRAY_SIZE(kap_limit_names); i++) {
+				char rel[64];
+
+				snprintf(rel, sizeof(rel), "limits/%s", kap_limit_names[i]);
+				if (!kap_sysfs_read_u64(rel, &v))
+					json_object_object_add(lim, kap_limit_names[i], kap_json_u64(v));
+			}
+			json_object_object_add(obj, "limits", lim);
+		}
 		kap_json_print(obj);
 		json_object_put(obj);
-	} else if (loaded) {
-		printf("module:  loaded\n");
-		printf("version: %s\n", version);
-	} else {
-		printf("module:  not loaded (load it with 'modprobe kapolicy')\n");
+		return loaded ? KAP_EXIT_OK : KAP_EXIT_FAIL;
 	}
-	return loaded ? KAP_EXIT_OK : KAP_EXIT_FAIL;
+
+	if (!loaded) {
+		printf("module:  not loaded (load it with 'modprobe kapolicy')\n");
+		return KAP_EXIT_FAIL;
+	}
+	printf("module:  loaded\n");
+	printf("version: %s\n", version);
+	if (have_enforce)
+		printf("enforce: %s\n", !strcmp(enforce, "1") ? "on (policies are applied)" :
+		       "off (observe only)");
+	if (npol >= 0)
+		printf("policies: %ld\n", npol);
+	for (i = 0; i < KAP_NR_COUNTERS; i++) {
+		if (!c.have[i])
+			continue;
+		if (!header++)
+			printf("\ncounters:\n");
+		printf("  %-18s %" PRIu64 "\n", kap_counter_names[i], c.v[i]);
+	}
+	header = 0;
+	for (i = 0; i < ARRAY_SIZE(kap_limit_names); i++) {
+		char rel[64];
+
+		snprintf(rel, sizeof(rel), "limits/%s", kap_limit_names[i]);
+		if (kap_sysfs_read_u64(rel, &v))
+			continue;
+		if (!header++)
+			printf("\nlimits:\n");
+		printf("  %-18s %" PRIu64 "\n", kap_limit_names[i], v);
+	}
+	return KAP_EXIT_OK;
 }

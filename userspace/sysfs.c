@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Reading the module's sysfs files (sysfs/ABI/sysfs-kernel-kapolicy).
+ * The module's sysfs files (sysfs/ABI/sysfs-kernel-kapolicy): reading the
+ * counters, writing the control file (one command per write(2)).
  */
+#include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +14,36 @@
 #include <unistd.h>
 
 #include "kapctl.h"
+
+/* The counters, in the order of the ports file's columns. */
+const char *const kap_counter_names[KAP_NR_COUNTERS] = {
+	"sockets_governed", "keepalive_enabled", "probes_sent",
+	"probes_answered", "probes_deferred", "peer_resets", "icmp_errors",
+	"timeouts", "app_overrides",
+};
+
+/* One line each, for Prometheus' HELP and the man page. */
+const char *const kap_counter_help[KAP_NR_COUNTERS] = {
+	"Connections a kapolicy policy was applied to.",
+	"Connections on which a policy switched SO_KEEPALIVE on.",
+	"TCP keepalive probes sent.",
+	"TCP keepalive probes the peer acknowledged.",
+	"TCP keepalive probes delayed by local congestion.",
+	"Connections whose peer answered a keepalive probe with a RST.",
+	"ICMP errors that answered a keepalive probe.",
+	"Connections reset by keepalive (probes unanswered or TCP_USER_TIMEOUT).",
+	"Application setsockopt() calls overruled by a mode=override policy.",
+};
+
+int kap_counter_index(const char *name)
+{
+	int i;
+
+	for (i = 0; i < KAP_NR_COUNTERS; i++)
+		if (!strcmp(kap_counter_names[i], name))
+			return i;
+	return -1;
+}
 
 /*
  * KAPCTL_SYSFS points kapctl at another directory laid out like
@@ -61,4 +94,169 @@ int kap_need_module(void)
 		return 0;
 	kap_err("the kapolicy module is not loaded (try 'modprobe kapolicy')");
 	return -1;
+}
+
+/* Reads a decimal value; -ENOENT if the file is missing, -EINVAL if not a number. */
+int kap_sysfs_read_u64(const char *rel, uint64_t *v)
+{
+	char buf[64], *end;
+	int ret;
+
+	ret = kap_sysfs_read(rel, buf, sizeof(buf));
+	if (ret < 0)
+		return ret;
+	errno = 0;
+	*v = strtoull(buf, &end, 10);
+	if (!buf[0] || *end || errno)
+		return -EINVAL;
+	return 0;
+}
+
+/* The counters of dir/ (a path relative to the sysfs dir); missing ones stay unset. */
+int kap_sysfs_read_counters(const char *dir, struct kap_counters *c)
+{
+	char rel[512];
+	int i, found = 0;
+
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < KAP_NR_COUNTERS; i++) {
+		snprintf(rel, sizeof(rel), "%s/%s", dir, kap_counter_names[i]);
+		if (!kap_sysfs_read_u64(rel, &c->v[i])) {
+			c->have[i] = true;
+			found++;
+		}
+	}
+	return found;
+}
+
+/* A whole (small) file, NUL-terminated; NULL and *err = -errno on failure. */
+char *kap_read_file(const char *path, size_t max, int *err)
+{
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap + 1);
+	ssize_t n;
+	int fd;
+
+	if (!buf) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : dup(0);
+	if (fd < 0) {
+		*err = -errno;
+		free(buf);
+		return NULL;
+	}
+	for (;;) {
+		if (len == cap) {
+			char *bigger;
+
+			if (cap >= max) {
+				*err = -EFBIG;
+				goto fail;
+			}
+			cap *= 2;
+			bigger = realloc(buf, cap + 1);
+			if (!bigger) {
+				*err = -ENOMEM;
+				goto fail;
+			}
+			buf = bigger;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			*err = -errno;
+			goto fail;
+		}
+		if (!n)
+			break;
+		len += n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	*err = 0;
+	return buf;
+fail:
+	close(fd);
+	free(buf);
+	return NULL;
+}
+
+/*
+ * Before writing rel (a path in the sysfs dir): the module is loaded, has
+ * the file and this user may write it.  Says what is wrong and returns -1.
+ */
+int kap_need_writable(const char *rel, const char *what)
+{
+	char path[512];
+
+	if (kap_need_module())
+		return -1;
+	snprintf(path, sizeof(path), "%s/%s", kap_sysfs_dir(), rel);
+	if (access(path, F_OK)) {
+		kap_err("this kapolicy module has no %s (%s is missing); update the module",
+			what, path);
+		return -1;
+	}
+	if (access(path, W_OK)) {
+		if (errno == EACCES || errno == EPERM)
+			kap_err("permission denied: changing the %s needs root (%s is writable by root only)",
+				what, path);
+		else
+			kap_err("cannot write %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int kap_need_control(void)
+{
+	return kap_need_writable("control", "policy table");
+}
+
+/*
+ * Writes buf to rel in one write(2); returns 0 or the kernel's -errno.
+ * append: O_APPEND instead of O_TRUNC (sysfs ignores both; a plain file in
+ * the tests' fake tree keeps every command, or only the last value).
+ */
+int kap_sysfs_write(const char *rel, const char *buf, size_t len, bool append)
+{
+	char path[512];
+	ssize_t n;
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", kap_sysfs_dir(), rel);
+	fd = open(path, O_WRONLY | (append ? O_APPEND : O_TRUNC) | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, buf, len);
+	if (n < 0)
+		ret = -errno;
+	else if ((size_t)n != len)
+		ret = -EIO;
+	if (close(fd) && !ret)
+		ret = -errno;
+	return ret;
+}
+
+/*
+ * Writes one command to the control file in one write(2); returns 0 or the
+ * kernel's -errno.  A newline ends it when it fits within the 1024 bytes
+ * the kernel takes (the newline counts); O_APPEND leaves a plain file (the
+ * tests' fake control) with every command written, one per line.
+ */
+int kap_control_write(const char *cmd)
+{
+	char line[KAP_LINE_MAX + 1];
+	size_t len;
+
+	len = strlen(cmd);
+	if (len > KAP_LINE_MAX)
+		return -E2BIG;
+	memcpy(line, cmd, len);
+	if (len < KAP_LINE_MAX)
+		line[len++] = '\n';
+	return kap_sysfs_write("control", line, len, true);
 }

@@ -1,33 +1,107 @@
 # SPDX-License-Identifier: GPL-2.0
-# bash completion for kapctl.  The objects and commands come from the binary
-# itself (kapctl --list-commands), so completion cannot drift from it.
+# bash completion for kapctl.  The objects, commands and options come from
+# the binary itself (kapctl --list-commands, --list-options), so completion
+# cannot drift from it; the unit tests check the fixed value lists below
+# against kapctl.
+
+_kapctl_policies()
+{
+	local d=${KAPCTL_SYSFS:-/sys/kernel/kapolicy}/policies p
+	for p in "$d"/*; do
+		[ -d "$p" ] && echo "${p##*/}"
+	done
+}
 
 _kapctl()
 {
-	local cur=${COMP_WORDS[COMP_CWORD]} i words=() obj= nonopt=0
-	local list
-	list=$("${COMP_WORDS[0]}" --list-commands 2>/dev/null) || return
+	local cur=${COMP_WORDS[COMP_CWORD]} prev=
+	local kapctl=${COMP_WORDS[0]} list optlist valopts key opts i w
+	local words=()
+	local counters="sockets_governed keepalive_enabled probes_sent probes_answered probes_deferred peer_resets icmp_errors timeouts app_overrides"
+	local events="policy_applied probe_sent probe_answered probe_deferred peer_reset icmp_error timeout"
+	local states="established syn-sent syn-recv fin-wait-1 fin-wait-2 time-wait close close-wait last-ack listen closing all"
+	local keys="family= lport= rport= cgroup= netns= idle= intvl= cnt= user_timeout= keepalive=on mode= order="
 
+	list=$("$kapctl" --list-commands 2>/dev/null) || return
+	optlist=$("$kapctl" --list-options 2>/dev/null)
+	valopts=" $(grep -oE -- '--[a-z-]+=' <<< "$optlist" | tr -d = | sort -u | tr '\n' ' ')"
+	((COMP_CWORD > 1)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
+
+	# the words before the cursor, without options and their values
 	for ((i = 1; i < COMP_CWORD; i++)); do
-		case "${COMP_WORDS[i]}" in
-		-*) ;;
-		*) words+=("${COMP_WORDS[i]}") ;;
+		w=${COMP_WORDS[i]}
+		case "$w" in
+		-) words+=("$w") ;;
+		-*) [[ $valopts == *" $w "* ]] && ((i++)) ;;
+		*) words+=("$w") ;;
 		esac
 	done
-	nonopt=${#words[@]}
 
-	if [[ $cur == -* ]]; then
-		COMPREPLY=($(compgen -W "-j --json -p --pretty -h --help -V --version" -- "$cur"))
+	# the value of an option
+	if [[ $prev == --* && $valopts == *" $prev "* ]]; then
+		case "$prev" in
+		--format) COMPREPLY=($(compgen -W "text json prometheus" -- "$cur")) ;;
+		--sort) COMPREPLY=($(compgen -W "$counters" -- "$cur")) ;;
+		--event) COMPREPLY=($(compgen -W "$events" -- "$cur")) ;;
+		--state) COMPREPLY=($(compgen -W "$states" -- "$cur")) ;;
+		--policy) COMPREPLY=($(compgen -W "$(_kapctl_policies) -" -- "$cur")) ;;
+		--file) COMPREPLY=($(compgen -f -- "$cur")) ;;
+		--cgroup) COMPREPLY=($(compgen -d -- "$cur")) ;;
+		*) COMPREPLY=() ;;
+		esac
 		return
 	fi
-	case $nonopt in
+
+	# options: the global ones before the object, the command's after it
+	if [[ $cur == -* ]]; then
+		if [ ${#words[@]} -eq 0 ]; then
+			COMPREPLY=($(compgen -W "-j --json -p --pretty -h --help -V --version" -- "$cur"))
+			return
+		fi
+		key=${words[0]}
+		[ ${#words[@]} -gt 1 ] && key="${words[0]} ${words[1]}"
+		opts=$(awk -v k="$key" '
+			{
+				if ($1 ~ /:$/) { name = substr($1, 1, length($1) - 1); first = 2 }
+				else { name = $1 " " substr($2, 1, length($2) - 1); first = 3 }
+			}
+			name == k || (index(k, " ") == 0 && $1 == k) {
+				for (i = first; i <= NF; i++) print $i
+			}' <<< "$optlist" | tr -d = | sort -u)
+		COMPREPLY=($(compgen -W "$opts -j --json -p --pretty -h --help" -- "$cur"))
+		return
+	fi
+
+	case ${#words[@]} in
 	0)
 		COMPREPLY=($(compgen -W "$(cut -d' ' -f1 <<< "$list" | sort -u)" -- "$cur"))
+		return
 		;;
 	1)
-		obj=${words[0]}
-		COMPREPLY=($(compgen -W "$(awk -v o="$obj" '$1 == o && NF > 1 { print $2 }' <<< "$list") help" -- "$cur"))
-		[[ $obj == help ]] && COMPREPLY=($(compgen -W "$(cut -d' ' -f1 <<< "$list" | sort -u)" -- "$cur"))
+		case ${words[0]} in
+		help) COMPREPLY=($(compgen -W "$(cut -d' ' -f1 <<< "$list" | sort -u)" -- "$cur")) ;;
+		apply) COMPREPLY=($(compgen -f -- "$cur")) ;;
+		*) COMPREPLY=($(compgen -W "$(awk -v o="${words[0]}" '$1 == o && NF > 1 { print $2 }' <<< "$list") help" -- "$cur")) ;;
+		esac
+		return
+		;;
+	esac
+	case "${words[0]} ${words[1]}" in
+	"policy del" | "policy show" | "policy move")
+		[ ${#words[@]} -eq 2 ] && COMPREPLY=($(compgen -W "$(_kapctl_policies)" -- "$cur"))
+		;;
+	"policy enforce")
+		[ ${#words[@]} -eq 2 ] && COMPREPLY=($(compgen -W "on off" -- "$cur"))
+		;;
+	"policy add")
+		if [ ${#words[@]} -ge 3 ]; then
+			COMPREPLY=($(compgen -W "$keys" -- "$cur"))
+			compopt -o nospace 2>/dev/null
+		fi
+		;;
+	"help "*)
+		[ ${#words[@]} -eq 2 ] &&
+			COMPREPLY=($(compgen -W "$(awk -v o="${words[1]}" '$1 == o && NF > 1 { print $2 }' <<< "$list")" -- "$cur"))
 		;;
 	esac
 }

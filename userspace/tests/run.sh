@@ -3,14 +3,17 @@
 #
 # kapctl's and the policy parser's unit tests, outside the VM, as one TAP
 # stream: every t_*.sh here (a fake sysfs tree, KAPCTL_SYSFS, stands in for
-# the module), the C tests built by this Makefile, and a short libFuzzer run
-# of the parser (FUZZ_SECONDS, default 30).
+# the module; fake_control.so plays its refusals), the C tests built by this
+# Makefile, and a short libFuzzer run of the parser (FUZZ_SECONDS, default
+# 30).  kapctl itself is built first.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 export KAPCTL=$here/../kapctl
 export TESTS_DIR=$here
 n=0 failed=0 pass=0 fail=0
 out=$here/../../build/userspace-tests
+export KAP_TEST_OUT=$out
+make -s -C "$here/.." kapctl >&2 || { echo "Bail out! building kapctl failed"; exit 1; }
 make -s -C "$here" OUT="$out" >&2 || { echo "Bail out! building the unit tests failed"; exit 1; }
 fuzz_seconds=${FUZZ_SECONDS:-30}
 fuzz_run() {

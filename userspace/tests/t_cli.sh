@@ -36,4 +36,55 @@ done
 
 out=$("$KAPCTL" status extra 2>&1); rc=$?
 expect_eq "status with an argument is a usage error" 2 "$rc"
+
+# help at every level: every object and every command
+while read -r line; do
+	out=$("$KAPCTL" $line help 2>&1); rc=$?
+	if [ $rc -eq 0 ] && grep -q "^Usage: kapctl $line" <<< "$out"; then
+		ok "'kapctl $line help' shows the command's usage"
+	else
+		fail "'kapctl $line help' shows the command's usage" "rc=$rc: $out"
+	fi
+done < <("$KAPCTL" --list-commands | grep -v '^help$')
+out=$("$KAPCTL" help stats ports); rc=$?
+expect_match "'help OBJECT COMMAND' lists the command's options" '^  --sort COUNTER' "$out"
+out=$("$KAPCTL" watch -h); rc=$?
+expect_match "-h after a command shows its options" '^  --event KIND' "$out"
+out=$("$KAPCTL" help policy)
+expect_match "'help policy' lists the policy commands" '^  policy add NAME KEY=VALUE' "$out"
+
+# exact names, unknown commands and options of a command
+out=$("$KAPCTL" policy ad x 2>&1); rc=$?
+expect_eq "a prefix of a command is not accepted (exit 2)" 2 "$rc"
+expect_match "the unknown command is named" "policy: unknown command 'ad'" "$out"
+out=$("$KAPCTL" policy 2>&1); rc=$?
+expect_eq "an object without its command is a usage error" 2 "$rc"
+out=$("$KAPCTL" stats ports --frob 2>&1); rc=$?
+expect_eq "an unknown option of a command exits 2" 2 "$rc"
+expect_match "... and names the command and the option" "stats ports: unknown option '--frob'" "$out"
+out=$("$KAPCTL" stats ports --por 1 2>&1); rc=$?
+expect_eq "a prefix of an option is not accepted" 2 "$rc"
+out=$("$KAPCTL" watch --count 2>&1); rc=$?
+expect_eq "an option without its value exits 2" 2 "$rc"
+expect_match "... and says so" "watch: option '--count' needs a value" "$out"
+out=$("$KAPCTL" -j stats --sort nope 2>/dev/null); rc=$?
+expect_eq "a bad option value in JSON mode: exit 2" 2 "$rc"
+expect_eq "... and a JSON error naming the field, value and allowed values" \
+	"sort: 'nope' is not a counter; allowed: sockets_governed keepalive_enabled probes_sent probes_answered probes_deferred peer_resets icmp_errors timeouts app_overrides" \
+	"$(json_get "$out" 'd["error"]')"
+out=$("$KAPCTL" stats nope 2>&1); rc=$?
+expect_eq "an unknown stats view exits 2" 2 "$rc"
+
+# numbers of options: field, value, range
+for args in "watch --count 0" "watch --count x" "watch --duration 99999999999" "sockets --at-risk -1" \
+	    "sockets --at-risk abc" "watch --port 0" "watch --port 70000" "watch --port 9-3" \
+	    "sockets --state fast" "watch --policy bad.name" "stats --format xml"; do
+	out=$("$KAPCTL" $args 2>&1); rc=$?
+	first=$(head -n 1 <<< "$out")
+	if [ $rc -eq 2 ] && grep -qE "^kapctl: [a-z-]+: '[^']*' .*; allowed: " <<< "$first"; then
+		ok "'kapctl $args' is refused with field, value and range"
+	else
+		fail "'kapctl $args' is refused with field, value and range" "rc=$rc: $out"
+	fi
+done
 finish

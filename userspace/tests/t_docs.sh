@@ -22,6 +22,32 @@ for opt in $("$KAPCTL" --help | grep -oE -- '--[a-z-]+'); do
 	fi
 done
 
+# Each command's options (kapctl --list-options) are documented in its own
+# entry of the man page: from its ".TP" ".B kapctl CMD" heading to the next.
+man_entry() {
+	awk -v cmd="kapctl $1" '
+		prev == ".TP" && /^\.(B|BR) "?kapctl / {
+			line = $0
+			sub(/^\.(B|BR) "?/, "", line)
+			on = (index(line, cmd) == 1 && (length(line) == length(cmd) ||
+			      substr(line, length(cmd) + 1, 1) ~ /[ "]/))
+		}
+		/^\.SH / { on = 0 }
+		on { print }
+		{ prev = $0 }' "$man"
+}
+while IFS=: read -r cmd opts; do
+	entry=$(man_entry "$cmd")
+	for opt in $opts; do
+		opt=${opt%=}
+		if grep -qxF -e ".B $opt" -e ".BI $opt" <<< "$(sed 's/\\-/-/g' <<< "$entry" | cut -d' ' -f1-2)"; then
+			ok "man page documents '$opt' under 'kapctl $cmd'"
+		else
+			fail "man page documents '$opt' under 'kapctl $cmd'"
+		fi
+	done
+done < <("$KAPCTL" --list-options)
+
 # Completion: simulate bash's completion of "kapctl <TAB>" and
 # "kapctl OBJECT <TAB>" and compare with the command table.
 . "$comp"
@@ -38,4 +64,31 @@ for obj in $("$KAPCTL" --list-commands | awk 'NF > 1 { print $1 }' | sort -u); d
 	want=$( ("$KAPCTL" --list-commands | awk -v o="$obj" '$1 == o { print $2 }'; echo help) | sort -u | tr '\n' ' ')
 	expect_eq "completion offers the commands of $obj" "$want" "$(complete_words "$KAPCTL" "$obj" "")"
 done
+
+# ... the options of each command, and the common ones
+while IFS=: read -r cmd opts; do
+	want=$( (for o in $opts -j --json -p --pretty -h --help; do echo "${o%=}"; done) | sort -u | tr '\n' ' ')
+	expect_eq "completion offers the options of '$cmd'" "$want" \
+		"$(complete_words "$KAPCTL" $cmd "--port" "5432" "-")"
+done < <("$KAPCTL" --list-options | grep -v '^stats global:\|^help:')
+
+# ... and values that kapctl accepts, every one of them
+fake_module
+for v in $(complete_words "$KAPCTL" stats ports --sort ""); do
+	"$KAPCTL" stats ports --sort "$v" > /dev/null 2>&1 || fail "completion's --sort value '$v' is accepted"
+done
+ok "every --sort value the completion offers is accepted"
+n=$(complete_words "$KAPCTL" stats ports --sort "" | wc -w)
+expect_eq "completion offers all 9 counters for --sort" 9 "$n"
+for v in $(complete_words "$KAPCTL" watch --event ""); do
+	out=$("$KAPCTL" watch --event "$v" --file /dev/null 2>&1) || fail "completion's --event value '$v' is accepted" "$out"
+done
+ok "every --event value the completion offers is accepted"
+for v in $(complete_words "$KAPCTL" sockets --state ""); do
+	out=$("$KAPCTL" help sockets > /dev/null; "$KAPCTL" sockets --state "$v" --port 1 2>&1)
+	[ $? -eq 2 ] && fail "completion's --state value '$v' is accepted" "$out"
+done
+ok "every --state value the completion offers is accepted"
+fake_policy pg 0 "lport=5432 idle=60 mode=fill"
+expect_eq "completion offers the policies for 'policy del'" "pg " "$(complete_words "$KAPCTL" policy del "")"
 finish

@@ -1,0 +1,325 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kapctl policy add|del|flush|move|list|show|enforce.
+ *
+ * Every change is validated by the module's own parser (spec.c) before the
+ * kernel is touched, then written to control as one command; a refusal of
+ * the kernel is reported as what was refused and why.  Text output of the
+ * changing commands is silent on success (like ip); JSON output says what
+ * was written.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kapctl.h"
+
+/* The common part: options (only -j/-p/-h) and the number of arguments. */
+static int kap_args(int argc, char **argv, int min, int max, const char *synopsis,
+		    int *first)
+{
+	int c, n;
+
+	while ((c = kap_getopt(argc, argv)) != -1)
+		if (c == KAP_OPT_EXIT)
+			return kap_opt_exit;
+	n = argc - optind;
+	if (n < min || (max >= 0 && n > max))
+		return kap_usage_err("usage: kapctl policy %s %s", argv[0], synopsis);
+	*first = optind;
+	return -1;
+}
+
+/* Validates cmd with the parser (exit 2 on a refusal), then writes it. */
+static int kap_control_run(const char *cmd, struct kap_command *c, bool validated)
+{
+	struct kap_parse_error e;
+	char msg[512];
+	int ret;
+
+	if (!validated && kap_parse_command(cmd, strlen(cmd), c, &e))
+		return kap_usage_err("%s", e.msg);
+	if (kap_need_control())
+		return KAP_EXIT_FAIL;
+	ret = kap_control_write(cmd);
+	if (ret) {
+		kap_control_refusal(c, ret, msg, sizeof(msg));
+		return kap_fail("%s", msg);
+	}
+	return KAP_EXIT_OK;
+}
+
+struct json_object *kap_counters_json(const struct kap_counters *c)
+{
+	struct json_object *o = json_object_new_object();
+	int i;
+
+	for (i = 0; i < KAP_NR_COUNTERS; i++)
+		if (c->have[i])
+			json_object_object_add(o, kap_counter_names[i], kap_json_u64(c->v[i]));
+	return o;
+}
+
+struct json_object *kap_policy_json(const struct kap_policy_info *p)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "name", json_object_new_string(p->name));
+	json_object_object_add(o, "order", p->order >= 0 ?
+			       json_object_new_int64(p->order) : NULL);
+	json_object_object_add(o, "spec", json_object_new_string(p->spec_text));
+	if (p->spec_ok)
+		json_object_object_add(o, "keys", kap_spec_json(&p->spec));
+	json_object_object_add(o, "stats", kap_counters_json(&p->stats));
+	return o;
+}
+
+/* {"command": "..."} for the changing commands in JSON mode */
+static void kap_print_written(const char *cmd, struct json_object *extra)
+{
+	struct json_object *o;
+
+	if (!kap_json) {
+		json_object_put(extra);
+		return;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "command", json_object_new_string(cmd));
+	if (extra)
+		json_object_object_add(o, "policy", extra);
+	kap_json_print(o);
+	json_object_put(o);
+}
+
+int kap_cmd_policy_add(int argc, char **argv)
+{
+	char cmd[KAP_LINE_MAX + 64], err[512];
+	struct kap_policy_info *pols = NULL, *p;
+	struct json_object *extra = NULL;
+	struct kap_command c;
+	int ret, i;
+	size_t n;
+
+	ret = kap_args(argc, argv, 1, -1, "NAME KEY=VALUE...", &i);
+	if (ret >= 0)
+		return ret;
+	if (kap_build_add(argv[i], argv + i + 1, argc - i - 1, cmd, sizeof(cmd), &c,
+			  err, sizeof(err)))
+		return kap_usage_err("%s", err);
+	ret = kap_control_run(cmd, &c, true);
+	if (ret)
+		return ret;
+	if (kap_json && !kap_policies_load(&pols, &n) && (p = kap_policy_find(pols, n, c.name)))
+		extra = kap_policy_json(p);
+	free(pols);
+	kap_print_written(cmd, extra);
+	return KAP_EXIT_OK;
+}
+
+int kap_cmd_policy_del(int argc, char **argv)
+{
+	char cmd[KAP_LINE_MAX];
+	struct kap_command c;
+	int ret, i;
+
+	ret = kap_args(argc, argv, 1, 1, "NAME", &i);
+	if (ret >= 0)
+		return ret;
+	snprintf(cmd, sizeof(cmd), "del %s", argv[i]);
+	ret = kap_control_run(cmd, &c, false);
+	if (!ret)
+		kap_print_written(cmd, NULL);
+	return ret;
+}
+
+int kap_cmd_policy_flush(int argc, char **argv)
+{
+	struct kap_command c;
+	int ret, i;
+
+	ret = kap_args(argc, argv, 0, 0, "", &i);
+	if (ret >= 0)
+		return ret;
+	ret = kap_control_run("flush", &c, false);
+	if (!ret)
+		kap_print_written("flush", NULL);
+	return ret;
+}
+
+int kap_cmd_policy_move(int argc, char **argv)
+{
+	char cmd[KAP_LINE_MAX];
+	struct kap_command c;
+	int ret, i;
+
+	ret = kap_args(argc, argv, 2, 2, "NAME POSITION", &i);
+	if (ret >= 0)
+		return ret;
+	snprintf(cmd, sizeof(cmd), "move %s %s", argv[i], argv[i + 1]);
+	ret = kap_control_run(cmd, &c, false);
+	if (!ret)
+		kap_print_written(cmd, NULL);
+	return ret;
+}
+
+/* The policies, or an error printed; -1 on error. */
+int kap_load_policies_or_say(struct kap_policy_info **p, size_t *n)
+{
+	int ret;
+
+	if (kap_need_module())
+		return -1;
+	ret = kap_policies_load(p, n);
+	if (ret == -ENOENT) {
+		kap_err("this kapolicy module has no policy table (%s/policies is missing); update the module",
+			kap_sysfs_dir());
+		return -1;
+	}
+	if (ret) {
+		kap_err("cannot read %s/policies: %s", kap_sysfs_dir(), strerror(-ret));
+		return -1;
+	}
+	return 0;
+}
+
+static uint64_t kap_val(const struct kap_counters *c, const char *name)
+{
+	int i = kap_counter_index(name);
+
+	return i >= 0 && c->have[i] ? c->v[i] : 0;
+}
+
+int kap_cmd_policy_list(int argc, char **argv)
+{
+	struct kap_policy_info *p;
+	struct json_object *o, *arr;
+	size_t n, i;
+	int ret, first;
+
+	ret = kap_args(argc, argv, 0, 0, "", &first);
+	if (ret >= 0)
+		return ret;
+	if (kap_load_policies_or_say(&p, &n))
+		return KAP_EXIT_FAIL;
+	if (kap_json) {
+		o = json_object_new_object();
+		arr = json_object_new_array();
+		for (i = 0; i < n; i++)
+			json_object_array_add(arr, kap_policy_json(&p[i]));
+		json_object_object_add(o, "policies", arr);
+		kap_json_print(o);
+		json_object_put(o);
+	} else if (!n) {
+		printf("no policies\n");
+	} else {
+		int w = 4;
+
+		for (i = 0; i < n; i++)
+			if ((int)strlen(p[i].name) > w)
+				w = strlen(p[i].name);
+		printf("%-5s  %-*s  %8s  %8s  %8s  %8s  %s\n", "ORDER", w, "NAME", "GOVERNED",
+		       "PROBES", "ANSWERED", "TIMEOUTS", "SPEC");
+		for (i = 0; i < n; i++) {
+			char order[24] = "?";
+
+			if (p[i].order >= 0)
+				snprintf(order, sizeof(order), "%ld", p[i].order);
+			printf("%-5s  %-*s  %8" PRIu64 "  %8" PRIu64 "  %8" PRIu64 "  %8" PRIu64 "  %s\n",
+			       order, w, p[i].name, kap_val(&p[i].stats, "sockets_governed"),
+			       kap_val(&p[i].stats, "probes_sent"),
+			       kap_val(&p[i].stats, "probes_answered"),
+			       kap_val(&p[i].stats, "timeouts"), p[i].spec_text);
+		}
+	}
+	free(p);
+	return KAP_EXIT_OK;
+}
+
+int kap_cmd_policy_show(int argc, char **argv)
+{
+	struct kap_policy_info *pols, *p;
+	struct json_object *o;
+	int ret, i, k;
+	size_t n;
+
+	ret = kap_args(argc, argv, 1, 1, "NAME", &i);
+	if (ret >= 0)
+		return ret;
+	if (!kap_name_valid(argv[i], strlen(argv[i])))
+		return kap_usage_err("name: '%s' is not a valid name; allowed: 1-31 characters from A-Z a-z 0-9 _ -",
+				     argv[i]);
+	if (kap_load_policies_or_say(&pols, &n))
+		return KAP_EXIT_FAIL;
+	p = kap_policy_find(pols, n, argv[i]);
+	if (!p) {
+		free(pols);
+		return kap_fail("policy '%s' does not exist", argv[i]);
+	}
+	if (kap_json) {
+		o = kap_policy_json(p);
+		kap_json_print(o);
+		json_object_put(o);
+	} else {
+		printf("policy: %s\n", p->name);
+		if (p->order >= 0)
+			printf("order:  %ld\n", p->order);
+		printf("spec:   %s\n", p->spec_text);
+		printf("counters:\n");
+		for (k = 0; k < KAP_NR_COUNTERS; k++)
+			if (p->stats.have[k])
+				printf("  %-18s %" PRIu64 "\n", kap_counter_names[k], p->stats.v[k]);
+	}
+	free(pols);
+	return KAP_EXIT_OK;
+}
+
+int kap_cmd_policy_enforce(int argc, char **argv)
+{
+	struct json_object *o;
+	char buf[16];
+	int ret, i;
+	bool on;
+
+	ret = kap_args(argc, argv, 0, 1, "[on|off]", &i);
+	if (ret >= 0)
+		return ret;
+	if (i == argc) {
+		if (kap_need_module())
+			return KAP_EXIT_FAIL;
+		ret = kap_sysfs_read("enforce", buf, sizeof(buf));
+		if (ret < 0)
+			return kap_fail("cannot read %s/enforce: %s", kap_sysfs_dir(),
+					strerror(-ret));
+		on = !strcmp(buf, "1");
+		if (kap_json) {
+			o = json_object_new_object();
+			json_object_object_add(o, "enforce", json_object_new_boolean(on));
+			kap_json_print(o);
+			json_object_put(o);
+		} else {
+			printf("%s\n", on ? "on" : "off");
+		}
+		return KAP_EXIT_OK;
+	}
+	if (!strcmp(argv[i], "on") || !strcmp(argv[i], "1"))
+		on = true;
+	else if (!strcmp(argv[i], "off") || !strcmp(argv[i], "0"))
+		on = false;
+	else
+		return kap_usage_err("enforce: '%s' is not a setting; allowed: on or off", argv[i]);
+	if (kap_need_writable("enforce", "enforce setting"))
+		return KAP_EXIT_FAIL;
+	ret = kap_sysfs_write("enforce", on ? "1\n" : "0\n", 2, false);
+	if (ret)
+		return kap_fail("cannot set enforce %s: %s", on ? "on" : "off", strerror(-ret));
+	if (kap_json) {
+		o = json_object_new_object();
+		json_object_object_add(o, "enforce", json_object_new_boolean(on));
+		kap_json_print(o);
+		json_object_put(o);
+	}
+	return KAP_EXIT_OK;
+}

@@ -1,0 +1,676 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kapctl sockets: the keepalive state of each TCP connection of the
+ * current network namespace, from sock_diag netlink (NETLINK_SOCK_DIAG,
+ * inet_diag_req_v2, IPv4 and IPv6; libmnl frames the messages), in ss -o's
+ * vocabulary, with the policy that governs each one.
+ *
+ * Measured (the kernel reports it):
+ *   timer     idiag_timer/idiag_expires/idiag_retrans: which timer of the
+ *             socket is pending, when it fires, and for the keepalive timer
+ *             (idiag_timer 2) the probes sent unanswered (icsk_probes_out):
+ *             "timer:(keepalive,48sec,0)".  Keepalive is on when the
+ *             keepalive timer is pending, off when no timer is; while a
+ *             retransmission or zero-window timer is pending (they take
+ *             precedence in the report) it is not known.
+ *   idle      time since the connection last sent data or received a
+ *             segment: min(tcpi_last_data_sent, tcpi_last_data_recv,
+ *             tcpi_last_ack_recv) of INET_DIAG_INFO (tcp_info).  An
+ *             answered keepalive probe restarts it.
+ *   cgroup    INET_DIAG_CGROUP_ID (sent by kernels since 5.7).
+ * Inferred (sock_diag does not report TCP_KEEPIDLE, TCP_KEEPINTVL,
+ * TCP_KEEPCNT):
+ *   idle/intvl/cnt in force: the governing policy's value where it sets
+ *             one, else the namespace's sysctl (net.ipv4.tcp_keepalive_*);
+ *             an application's own setsockopt() is not visible, except
+ *             that a pending keepalive timer bounds the keepalive time from
+ *             below (time since the last segment received + time left):
+ *             when that bound exceeds the inferred value, the bound is
+ *             reported (source "timer").
+ *   policy    the first policy, in match order, whose match keys fit the
+ *             socket: lport, rport, family (IPv4-mapped IPv6 is 4), netns
+ *             (this namespace's inode) and cgroup (the socket's cgroup or
+ *             an ancestor).  kapctl computes this from the specs in sysfs;
+ *             it is what the module applies when enforce is on.
+ *
+ * --at-risk SECONDS: ESTABLISHED connections idle longer than SECONDS
+ * whose keepalive is off, or whose first probe would come later than
+ * SECONDS after the last activity (keepalive time in force > SECONDS).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <libmnl/libmnl.h>
+#include <linux/inet_diag.h>
+#include <linux/sock_diag.h>
+#include <linux/tcp.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kapctl.h"
+
+enum { KAP_OPT_AT_RISK = 256, KAP_OPT_PORT, KAP_OPT_POLICY, KAP_OPT_STATE };
+
+const struct kap_opt kap_sockets_opts[] = {
+	{ "at-risk", "SECONDS", KAP_OPT_AT_RISK,
+	  "only established connections idle over SECONDS that keepalive will not probe by then" },
+	{ "port", "PORT", KAP_OPT_PORT, "only this local or remote port (range, service name)" },
+	{ "policy", "NAME", KAP_OPT_POLICY, "only connections this policy governs ('-': none)" },
+	{ "state", "STATE", KAP_OPT_STATE, "only this TCP state (established, ..., all)" },
+	{ NULL }
+};
+
+/* TCP states as the kernel numbers them, named as ss names them. */
+static const struct {
+	const char *ss;		/* ss's name */
+	const char *opt;	/* --state's name */
+} kap_states[] = {
+	[1] = { "ESTAB", "established" }, [2] = { "SYN-SENT", "syn-sent" },
+	[3] = { "SYN-RECV", "syn-recv" }, [4] = { "FIN-WAIT-1", "fin-wait-1" },
+	[5] = { "FIN-WAIT-2", "fin-wait-2" }, [6] = { "TIME-WAIT", "time-wait" },
+	[7] = { "UNCONN", "close" }, [8] = { "CLOSE-WAIT", "close-wait" },
+	[9] = { "LAST-ACK", "last-ack" }, [10] = { "LISTEN", "listen" },
+	[11] = { "CLOSING", "closing" },
+};
+#define KAP_TCP_ESTABLISHED	1
+#define KAP_TCP_LISTEN		10
+#define KAP_NR_STATES		12
+
+/* idiag_timer */
+static const char *const kap_timer_names[] = {
+	"off", "on", "keepalive", "timewait", "persist", "unknown",
+};
+#define KAP_TIMER_KEEPALIVE	2
+
+struct kap_sock {
+	int family;			/* AF_INET, AF_INET6 */
+	bool mapped;			/* IPv4-mapped IPv6 */
+	uint8_t state, timer, retrans;
+	uint32_t expires;		/* ms */
+	char src[INET6_ADDRSTRLEN + 8], dst[INET6_ADDRSTRLEN + 8];
+	char src_addr[INET6_ADDRSTRLEN], dst_addr[INET6_ADDRSTRLEN];
+	uint16_t sport, dport;
+	uint32_t uid, inode;
+	bool have_info;
+	struct tcp_info info;
+	bool have_cgroup;
+	uint64_t cgroup;
+};
+
+struct kap_socks {
+	struct kap_sock *s;
+	size_t n, cap;
+	int err;
+};
+
+/* ---- sock_diag ---------------------------------------------------------- */
+
+static int kap_diag_attr(const struct nlattr *a, void *data)
+{
+	const struct nlattr **tb = data;
+	int type = mnl_attr_get_type(a);
+
+	if (mnl_attr_type_valid(a, INET_DIAG_MAX) > 0)
+		tb[type] = a;
+	return MNL_CB_OK;
+}
+
+static int kap_diag_msg(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[INET_DIAG_MAX + 1] = { NULL };
+	struct kap_socks *out = data;
+	struct inet_diag_msg *m;
+	struct kap_sock *s;
+
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*m))
+		return MNL_CB_ERROR;
+	m = mnl_nlmsg_get_payload(nlh);
+	if (out->n == out->cap) {
+		size_t cap = out->cap ? out->cap * 2 : 256;
+		struct kap_sock *bigger = realloc(out->s, cap * sizeof(*bigger));
+
+		if (!bigger) {
+			out->err = -ENOMEM;
+			return MNL_CB_ERROR;
+		}
+		out->s = bigger;
+		out->cap = cap;
+	}
+	s = &out->s[out->n];
+	memset(s, 0, sizeof(*s));
+	s->family = m->idiag_family;
+	s->state = m->idiag_state;
+	s->timer = m->idiag_timer;
+	s->retrans = m->idiag_retrans;
+	s->expires = m->idiag_expires;
+	s->sport = ntohs(m->id.idiag_sport);
+	s->dport = ntohs(m->id.idiag_dport);
+	s->uid = m->idiag_uid;
+	s->inode = m->idiag_inode;
+	if (s->family == AF_INET6 &&
+	    IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)m->id.idiag_src)) {
+		s->mapped = true;
+	}
+	inet_ntop(s->family, m->id.idiag_src, s->src_addr, sizeof(s->src_addr));
+	inet_ntop(s->family, m->id.idiag_dst, s->dst_addr, sizeof(s->dst_addr));
+	if (s->family == AF_INET6) {
+		snprintf(s->src, sizeof(s->src), "[%s]:%u", s->src_addr, s->sport);
+		snprintf(s->dst, sizeof(s->dst), "[%s]:%u", s->dst_addr, s->dport);
+	} else {
+		snprintf(s->src, sizeof(s->src), "%s:%u", s->src_addr, s->sport);
+		snprintf(s->dst, sizeof(s->dst), "%s:%u", s->dst_addr, s->dport);
+	}
+
+	mnl_attr_parse(nlh, sizeof(*m), kap_diag_attr, tb);
+	if (tb[INET_DIAG_INFO]) {
+		size_t len = mnl_attr_get_payload_len(tb[INET_DIAG_INFO]);
+
+		/* the kernel's tcp_info may be shorter or longer than ours */
+		memcpy(&s->info, mnl_attr_get_payload(tb[INET_DIAG_INFO]),
+		       len < sizeof(s->info) ? len : sizeof(s->info));
+		s->have_info = true;
+	}
+	if (tb[INET_DIAG_CGROUP_ID] &&
+	    mnl_attr_get_payload_len(tb[INET_DIAG_CGROUP_ID]) >= sizeof(uint64_t)) {
+		s->cgroup = mnl_attr_get_u64(tb[INET_DIAG_CGROUP_ID]);
+		s->have_cgroup = true;
+	}
+	out->n++;
+	return MNL_CB_OK;
+}
+
+/* Dumps the TCP sockets of one family in the given states into out. */
+static int kap_diag_dump(struct mnl_socket *nl, int family, uint32_t states,
+			 struct kap_socks *out)
+{
+	char buf[32768] __attribute__((aligned(8)));
+	struct inet_diag_req_v2 *req;
+	struct nlmsghdr *nlh;
+	unsigned int seq = (unsigned int)time(NULL) + family;
+	unsigned int portid = mnl_socket_get_portid(nl);
+	ssize_t n;
+	int ret;
+
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = seq;
+	req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
+	req->sdiag_family = family;
+	req->sdiag_protocol = IPPROTO_TCP;
+	req->idiag_states = states;
+	req->idiag_ext = 1 << (INET_DIAG_INFO - 1);
+
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	for (;;) {
+		n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		if (n < 0)
+			return -errno;
+		ret = mnl_cb_run(buf, n, seq, portid, kap_diag_msg, out);
+		if (ret == MNL_CB_ERROR)
+			return out->err ? out->err : -errno;
+		if (ret == MNL_CB_STOP)
+			return 0;
+	}
+}
+
+static int kap_diag_all(uint32_t states, struct kap_socks *out)
+{
+	struct mnl_socket *nl;
+	int ret;
+
+	nl = mnl_socket_open(NETLINK_SOCK_DIAG);
+	if (!nl)
+		return -errno;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		ret = -errno;
+		mnl_socket_close(nl);
+		return ret;
+	}
+	ret = kap_diag_dump(nl, AF_INET, states, out);
+	if (!ret)
+		ret = kap_diag_dump(nl, AF_INET6, states, out);
+	mnl_socket_close(nl);
+	return ret;
+}
+
+/* ---- what is in force --------------------------------------------------- */
+
+struct kap_sysctls {
+	unsigned int idle, intvl, cnt;	/* 0: unreadable */
+};
+
+static unsigned int kap_read_uint(const char *path)
+{
+	unsigned int v = 0;
+	FILE *f = fopen(path, "re");
+
+	if (f) {
+		if (fscanf(f, "%u", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v;
+}
+
+enum kap_source { KAP_SRC_NONE, KAP_SRC_POLICY, KAP_SRC_SYSCTL, KAP_SRC_TIMER };
+static const char *const kap_source_names[] = { NULL, "policy", "sysctl", "timer" };
+
+struct kap_value {
+	unsigned int v;
+	enum kap_source src;
+};
+
+struct kap_verdict {
+	const struct kap_policy_info *policy;
+	int keepalive;			/* 1 on, 0 off, -1 not known */
+	bool have_idle_ms;
+	uint32_t idle_ms;		/* time since the last activity */
+	struct kap_value idle, intvl, cnt;
+	bool at_risk;
+	const char *why;		/* at risk because */
+};
+
+struct kap_ctx {
+	struct kap_policy_info *pols;
+	size_t npol;
+	bool have_policies;		/* the module's policies were read */
+	struct kap_cgtree tree;
+	uint32_t netns;
+	struct kap_sysctls sys;
+	uint64_t at_risk;		/* seconds; 0: not asked */
+};
+
+static bool kap_range_has(const struct kap_port_range *r, unsigned int port)
+{
+	return port >= r->lo && port <= r->hi;
+}
+
+/* Does the policy's match part fit the socket? */
+static bool kap_policy_matches(struct kap_ctx *x, const struct kap_spec *sp,
+			       const struct kap_sock *s)
+{
+	int fam = s->family == AF_INET || s->mapped ? 4 : 6, under;
+
+	if ((sp->keys & KAP_KEY_BIT(KAP_KEY_FAMILY)) && sp->family != fam)
+		return false;
+	if ((sp->keys & KAP_KEY_BIT(KAP_KEY_LPORT)) && !kap_range_has(&sp->lport, s->sport))
+		return false;
+	if ((sp->keys & KAP_KEY_BIT(KAP_KEY_RPORT)) && !kap_range_has(&sp->rport, s->dport))
+		return false;
+	if ((sp->keys & KAP_KEY_BIT(KAP_KEY_NETNS)) && sp->netns != x->netns)
+		return false;
+	if (sp->keys & KAP_KEY_BIT(KAP_KEY_CGROUP)) {
+		if (!s->have_cgroup)
+			return false;	/* a kernel without INET_DIAG_CGROUP_ID */
+		if (!x->tree.loaded)
+			kap_cgtree_load(&x->tree);
+		under = kap_cgroup_under(&x->tree, s->cgroup, sp->cgroup);
+		if (under < 0) {
+			kap_cgtree_load(&x->tree);
+			under = kap_cgroup_under(&x->tree, s->cgroup, sp->cgroup);
+		}
+		if (under != 1)
+			return false;
+	}
+	return true;
+}
+
+static void kap_judge(struct kap_ctx *x, const struct kap_sock *s, struct kap_verdict *v)
+{
+	const struct kap_spec *sp = NULL;
+	size_t i;
+
+	memset(v, 0, sizeof(*v));
+	for (i = 0; i < x->npol; i++) {
+		if (x->pols[i].spec_ok && kap_policy_matches(x, &x->pols[i].spec, s)) {
+			v->policy = &x->pols[i];
+			sp = &x->pols[i].spec;
+			break;
+		}
+	}
+
+	if (s->timer == KAP_TIMER_KEEPALIVE)
+		v->keepalive = 1;
+	else if (s->timer == 0)
+		v->keepalive = 0;
+	else
+		v->keepalive = -1;
+
+	if (s->have_info) {
+		uint32_t a = s->info.tcpi_last_data_sent, b = s->info.tcpi_last_data_recv,
+			 c = s->info.tcpi_last_ack_recv;
+
+		v->idle_ms = a < b ? a : b;
+		if (c < v->idle_ms)
+			v->idle_ms = c;
+		v->have_idle_ms = true;
+	}
+
+#define KAP_INFER(field, key, sysval)						\
+	do {									\
+		if (sp && (sp->keys & KAP_KEY_BIT(key))) {			\
+			v->field.v = sp->field;					\
+			v->field.src = KAP_SRC_POLICY;				\
+		} else if (sysval) {						\
+			v->field.v = sysval;					\
+			v->field.src = KAP_SRC_SYSCTL;				\
+		}								\
+	} while (0)
+	KAP_INFER(idle, KAP_KEY_IDLE, x->sys.idle);
+	KAP_INFER(intvl, KAP_KEY_INTVL, x->sys.intvl);
+	KAP_INFER(cnt, KAP_KEY_CNT, x->sys.cnt);
+#undef KAP_INFER
+
+	/*
+	 * With no probe out, the keepalive timer fires keepalive time after
+	 * the last segment received at the latest: elapsed + remaining is a
+	 * lower bound of the keepalive time in force (it can exceed it only
+	 * when SO_KEEPALIVE was switched on after a quiet spell, until the
+	 * next segment).  An override policy's value is known to hold.
+	 */
+	if (v->keepalive == 1 && !s->retrans && s->have_info &&
+	    !(sp && sp->mode == KAP_MODE_OVERRIDE && v->idle.src == KAP_SRC_POLICY)) {
+		uint32_t rcv = s->info.tcpi_last_data_recv < s->info.tcpi_last_ack_recv ?
+			       s->info.tcpi_last_data_recv : s->info.tcpi_last_ack_recv;
+		uint64_t bound = ((uint64_t)rcv + s->expires) / 1000;
+
+		if (bound > (uint64_t)v->idle.v + 1) {
+			v->idle.v = bound;
+			v->idle.src = KAP_SRC_TIMER;
+		}
+	}
+
+	if (x->at_risk && s->state == KAP_TCP_ESTABLISHED && v->have_idle_ms &&
+	    v->idle_ms > x->at_risk * 1000) {
+		if (v->keepalive == 0) {
+			v->at_risk = true;
+			v->why = "keepalive off";
+		} else if (v->keepalive == 1 && v->idle.src && v->idle.v > x->at_risk) {
+			v->at_risk = true;
+			v->why = "first probe too late";
+		}
+	}
+}
+
+/* ---- output ------------------------------------------------------------- */
+
+static void kap_timer_text(const struct kap_sock *s, char *buf, size_t len)
+{
+	char t[32];
+
+	if (!s->timer) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	kap_print_ms(t, sizeof(t), s->expires);
+	snprintf(buf, len, "timer:(%s,%s,%u)",
+		 s->timer < ARRAY_SIZE(kap_timer_names) ? kap_timer_names[s->timer] : "unknown",
+		 t, s->retrans);
+}
+
+static struct json_object *kap_value_json(const struct kap_value *v)
+{
+	struct json_object *o;
+
+	if (!v->src)
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "value", json_object_new_int64(v->v));
+	json_object_object_add(o, "source", json_object_new_string(kap_source_names[v->src]));
+	return o;
+}
+
+static struct json_object *kap_sock_json(const struct kap_sock *s, const struct kap_verdict *v,
+					 bool at_risk_mode)
+{
+	struct json_object *o = json_object_new_object(), *t, *e;
+
+	json_object_object_add(o, "state", json_object_new_string(
+			       s->state < KAP_NR_STATES && kap_states[s->state].ss ?
+			       kap_states[s->state].ss : "UNKNOWN"));
+	json_object_object_add(o, "family", json_object_new_int(
+			       s->family == AF_INET || s->mapped ? 4 : 6));
+	json_object_object_add(o, "src", json_object_new_string(s->src));
+	json_object_object_add(o, "src_addr", json_object_new_string(s->src_addr));
+	json_object_object_add(o, "src_port", json_object_new_int(s->sport));
+	json_object_object_add(o, "dst", json_object_new_string(s->dst));
+	json_object_object_add(o, "dst_addr", json_object_new_string(s->dst_addr));
+	json_object_object_add(o, "dst_port", json_object_new_int(s->dport));
+	json_object_object_add(o, "uid", json_object_new_int64(s->uid));
+	json_object_object_add(o, "inode", json_object_new_int64(s->inode));
+	json_object_object_add(o, "cgroup", s->have_cgroup ? kap_json_u64(s->cgroup) : NULL);
+	json_object_object_add(o, "keepalive", v->keepalive < 0 ? NULL :
+			       json_object_new_boolean(v->keepalive));
+	if (s->timer) {
+		t = json_object_new_object();
+		json_object_object_add(t, "kind", json_object_new_string(
+				       s->timer < ARRAY_SIZE(kap_timer_names) ?
+				       kap_timer_names[s->timer] : "unknown"));
+		json_object_object_add(t, "expires_ms", json_object_new_int64(s->expires));
+		json_object_object_add(t, "retrans", json_object_new_int(s->retrans));
+		json_object_object_add(o, "timer", t);
+	} else {
+		json_object_object_add(o, "timer", NULL);
+	}
+	json_object_object_add(o, "probes_out", s->have_info ?
+			       json_object_new_int(s->info.tcpi_probes) : NULL);
+	json_object_object_add(o, "idle_ms", v->have_idle_ms ?
+			       json_object_new_int64(v->idle_ms) : NULL);
+	e = json_object_new_object();
+	json_object_object_add(e, "idle", kap_value_json(&v->idle));
+	json_object_object_add(e, "intvl", kap_value_json(&v->intvl));
+	json_object_object_add(e, "cnt", kap_value_json(&v->cnt));
+	json_object_object_add(o, "keepalive_settings", e);
+	json_object_object_add(o, "policy", v->policy ?
+			       json_object_new_string(v->policy->name) : NULL);
+	if (at_risk_mode) {
+		json_object_object_add(o, "at_risk", json_object_new_boolean(v->at_risk));
+		json_object_object_add(o, "reason", v->why ? json_object_new_string(v->why) :
+				       NULL);
+	}
+	return o;
+}
+
+static void kap_value_text(const struct kap_value *v, char *buf, size_t len)
+{
+	if (!v->src)
+		snprintf(buf, len, "?");
+	else
+		snprintf(buf, len, "%u", v->v);
+}
+
+struct kap_row {
+	const struct kap_sock *s;
+	struct kap_verdict v;
+};
+
+static void kap_sockets_text(const struct kap_row *rows, size_t n, bool at_risk_mode)
+{
+	int ws = 5, wl = 17, wp = 17, wpol = 6;
+	char timer[64], idle[24], a[12], b[12], c[12], ka[64];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct kap_sock *s = rows[i].s;
+		int l;
+
+		l = strlen(s->src);
+		if (l > wl)
+			wl = l;
+		l = strlen(s->dst);
+		if (l > wp)
+			wp = l;
+		if (rows[i].v.policy && (l = strlen(rows[i].v.policy->name)) > wpol)
+			wpol = l;
+		if (s->state < KAP_NR_STATES && kap_states[s->state].ss &&
+		    (l = strlen(kap_states[s->state].ss)) > ws)
+			ws = l;
+	}
+	printf("%-*s  %-*s  %-*s  %7s  %-3s  %-15s  %-*s  %s%s\n", ws, "State", wl,
+	       "Local Address:Port", wp, "Peer Address:Port", "Idle", "KA", "Idle/Intvl/Cnt",
+	       wpol, "Policy", "Timer", at_risk_mode ? "  At risk" : "");
+	for (i = 0; i < n; i++) {
+		const struct kap_sock *s = rows[i].s;
+		const struct kap_verdict *v = &rows[i].v;
+
+		kap_timer_text(s, timer, sizeof(timer));
+		if (v->have_idle_ms)
+			snprintf(idle, sizeof(idle), "%us", v->idle_ms / 1000);
+		else
+			snprintf(idle, sizeof(idle), "?");
+		kap_value_text(&v->idle, a, sizeof(a));
+		kap_value_text(&v->intvl, b, sizeof(b));
+		kap_value_text(&v->cnt, c, sizeof(c));
+		snprintf(ka, sizeof(ka), "%s/%s/%s%s", a, b, c,
+			 v->idle.src == KAP_SRC_POLICY ? " pol" :
+			 v->idle.src == KAP_SRC_TIMER ? " >=" :
+			 v->idle.src == KAP_SRC_SYSCTL ? " sys" : "");
+		printf("%-*s  %-*s  %-*s  %7s  %-3s  %-15s  %-*s  %s%s%s\n", ws,
+		       s->state < KAP_NR_STATES && kap_states[s->state].ss ?
+		       kap_states[s->state].ss : "?", wl, s->src, wp, s->dst, idle,
+		       v->keepalive < 0 ? "?" : v->keepalive ? "on" : "off", ka, wpol,
+		       v->policy ? v->policy->name : "-", timer,
+		       at_risk_mode ? "  " : "", at_risk_mode && v->why ? v->why : "");
+	}
+}
+
+/* ---- the command -------------------------------------------------------- */
+
+static int kap_state_index(const char *name)
+{
+	int i;
+
+	for (i = 1; i < KAP_NR_STATES; i++)
+		if (!strcmp(kap_states[i].opt, name))
+			return i;
+	return -1;
+}
+
+int kap_cmd_sockets(int argc, char **argv)
+{
+	uint32_t states = ~(1U << KAP_TCP_LISTEN | 1U << 7 | 1U << 6 | 1U << 0);
+	unsigned int lo = 0, hi = 0;
+	bool port_filter = false;
+	const char *policy = NULL;
+	struct kap_socks socks = { 0 };
+	struct kap_ctx x = { 0 };
+	struct kap_row *rows = NULL;
+	struct json_object *o, *arr;
+	struct stat st;
+	char err[512];
+	size_t i, r = 0;
+	int c, ret;
+
+	while ((c = kap_getopt(argc, argv)) != -1) {
+		switch (c) {
+		case KAP_OPT_EXIT:
+			return kap_opt_exit;
+		case KAP_OPT_AT_RISK:
+			if (kap_number_opt("at-risk", optarg, 1, 2147483, " (seconds)", &x.at_risk,
+					   err, sizeof(err)))
+				return kap_usage_err("%s", err);
+			break;
+		case KAP_OPT_PORT:
+			if (kap_port_filter("port", optarg, &lo, &hi, err, sizeof(err)))
+				return kap_usage_err("%s", err);
+			port_filter = true;
+			break;
+		case KAP_OPT_POLICY:
+			if (strcmp(optarg, "-") && !kap_name_valid(optarg, strlen(optarg)))
+				return kap_usage_err("policy: '%s' is not a valid name; allowed: 1-31 characters from A-Z a-z 0-9 _ -, or '-' for none",
+						     optarg);
+			policy = optarg;
+			break;
+		case KAP_OPT_STATE:
+			if (!strcmp(optarg, "all")) {
+				states = ~0U;
+				break;
+			}
+			ret = kap_state_index(optarg);
+			if (ret < 0)
+				return kap_usage_err("state: '%s' is not a TCP state; allowed: established syn-sent syn-recv fin-wait-1 fin-wait-2 time-wait close close-wait last-ack listen closing all",
+						     optarg);
+			states = 1U << ret;
+			break;
+		}
+	}
+	if (optind < argc)
+		return kap_usage_err("sockets: unexpected argument '%s'", argv[optind]);
+	if (x.at_risk)
+		states = 1U << KAP_TCP_ESTABLISHED;
+
+	/* The policies, if the module is there; sockets are shown without. */
+	if (kap_module_loaded() && !kap_policies_load(&x.pols, &x.npol))
+		x.have_policies = true;
+	if (policy && strcmp(policy, "-") && !kap_policy_find(x.pols, x.npol, policy)) {
+		free(x.pols);
+		return kap_fail("policy '%s' does not exist", policy);
+	}
+	if (!stat("/proc/self/ns/net", &st))
+		x.netns = st.st_ino;
+	x.sys.idle = kap_read_uint("/proc/sys/net/ipv4/tcp_keepalive_time");
+	x.sys.intvl = kap_read_uint("/proc/sys/net/ipv4/tcp_keepalive_intvl");
+	x.sys.cnt = kap_read_uint("/proc/sys/net/ipv4/tcp_keepalive_probes");
+
+	ret = kap_diag_all(states, &socks);
+	if (ret) {
+		free(x.pols);
+		free(socks.s);
+		return kap_fail("sock_diag: cannot dump the TCP sockets: %s%s", strerror(-ret),
+				ret == -ENOENT || ret == -EPROTONOSUPPORT ?
+				" (is the tcp_diag module available?)" : "");
+	}
+	rows = calloc(socks.n + 1, sizeof(*rows));
+	if (!rows) {
+		free(x.pols);
+		free(socks.s);
+		return kap_fail("out of memory");
+	}
+	for (i = 0; i < socks.n; i++) {
+		const struct kap_sock *s = &socks.s[i];
+		struct kap_verdict v;
+
+		if (port_filter && !(s->sport >= lo && s->sport <= hi) &&
+		    !(s->dport >= lo && s->dport <= hi))
+			continue;
+		kap_judge(&x, s, &v);
+		if (policy && (strcmp(policy, "-") ? !v.policy || strcmp(v.policy->name, policy) :
+			       v.policy != NULL))
+			continue;
+		if (x.at_risk && !v.at_risk)
+			continue;
+		rows[r].s = s;
+		rows[r].v = v;
+		r++;
+	}
+
+	if (kap_json) {
+		o = json_object_new_object();
+		arr = json_object_new_array();
+		for (i = 0; i < r; i++)
+			json_object_array_add(arr, kap_sock_json(rows[i].s, &rows[i].v, x.at_risk));
+		json_object_object_add(o, "sockets", arr);
+		json_object_object_add(o, "netns", json_object_new_int64(x.netns));
+		json_object_object_add(o, "policies_read", json_object_new_boolean(x.have_policies));
+		kap_json_print(o);
+		json_object_put(o);
+	} else if (!r) {
+		printf(x.at_risk ? "no connection at risk\n" : "no TCP connections\n");
+	} else {
+		kap_sockets_text(rows, r, x.at_risk);
+	}
+	free(rows);
+	free(socks.s);
+	free(x.pols);
+	kap_cgtree_free(&x.tree);
+	return KAP_EXIT_OK;
+}

@@ -1,0 +1,689 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Policy words between the operator and the kernel.
+ *
+ * kapctl takes two conveniences the kernel does not: cgroup=PATH (a cgroup
+ * v2 directory, absolute, relative to the cgroup2 mount, or as
+ * /proc/PID/cgroup prints it) for cgroup=ID, and TCP service names
+ * (lport=postgresql, rport=http-https) for port numbers.  Both are turned
+ * into the kernel's form first; then the whole command goes through the
+ * module's own parser (module/parse.c, compiled in), so that anything
+ * kapctl lets through is exactly what the kernel accepts, and a refusal
+ * carries the parser's message: field, quoted value, allowed range.
+ *
+ * Also here: the policies as sysfs shows them (policies/NAME/{spec,order,
+ * stats/}), read and parsed back with the same parser.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+
+#include "kapctl.h"
+
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC	0x63677270
+#endif
+
+#define KAP_PORTS_ALLOWED \
+	"P or P-Q with 1 <= P <= Q <= 65535, or a TCP service name (/etc/services)"
+
+/* Where cgroup v2 is mounted: the first cgroup2 line of mountinfo. */
+const char *kap_cgroup_root(void)
+{
+	static char root[512];
+	char line[4096];
+	FILE *f;
+
+	if (root[0])
+		return root;
+	snprintf(root, sizeof(root), "/sys/fs/cgroup");
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return root;
+	while (fgets(line, sizeof(line), f)) {
+		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE ... */
+		char *sep = strstr(line, " - "), mnt[512];
+
+		if (!sep || strncmp(sep + 3, "cgroup2 ", 8))
+			continue;
+		if (sscanf(line, "%*s %*s %*s %*s %511s", mnt) == 1) {
+			snprintf(root, sizeof(root), "%s", mnt);
+			break;
+		}
+	}
+	fclose(f);
+	return root;
+}
+
+static bool kap_all_digits(const char *s, const char *also)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!isdigit((unsigned char)*s) && !(also && strchr(also, *s)))
+			return false;
+	return true;
+}
+
+/* A cgroup v2 directory's id: its inode number. */
+static int kap_cgroup_dir(const char *path, uint64_t *id, bool *other_fs)
+{
+	struct statfs sfs;
+	struct stat st;
+
+	*other_fs = false;
+	if (stat(path, &st))
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	if (statfs(path, &sfs))
+		return -errno;
+	if ((unsigned long)sfs.f_type != CGROUP2_SUPER_MAGIC) {
+		*other_fs = true;
+		return -EINVAL;
+	}
+	*id = st.st_ino;
+	return 0;
+}
+
+/*
+ * cgroup=VALUE: a number is left to the parser; a path is resolved to its
+ * id.  "/a/b" is taken as it is if it exists, else under the cgroup2 mount
+ * (the form of /proc/PID/cgroup); "a/b" is under the mount.
+ */
+int kap_resolve_cgroup(const char *value, uint64_t *id, char *err, size_t errlen)
+{
+	const char *root = kap_cgroup_root();
+	char path[4096];
+	bool other = false;
+	int ret;
+
+	if (value[0] == '/') {
+		ret = kap_cgroup_dir(value, id, &other);
+		if (ret == -ENOENT) {
+			snprintf(path, sizeof(path), "%s%s", root, value);
+			ret = kap_cgroup_dir(path, id, &other);
+		}
+	} else {
+		snprintf(path, sizeof(path), "%s/%s", root, value);
+		ret = kap_cgroup_dir(path, id, &other);
+	}
+	if (!ret)
+		return 0;
+	if (other)
+		snprintf(err, errlen, "cgroup: '%s' is not a cgroup v2 directory; "
+			 "allowed: a cgroup v2 id or a directory under %s", value, root);
+	else
+		snprintf(err, errlen, "cgroup: '%s' %s; allowed: a cgroup v2 id or a directory under %s",
+			 value, ret == -ENOENT ? "does not exist" :
+			 ret == -ENOTDIR ? "is not a directory" : strerror(-ret), root);
+	return -EINVAL;
+}
+
+/* One end of a port range: a number (left for the parser) or a service. */
+static bool kap_port_word(const char *s, size_t len, unsigned int *port, bool *number)
+{
+	char name[256];
+	struct servent *se;
+
+	if (!len || len >= sizeof(name))
+		return false;
+	memcpy(name, s, len);
+	name[len] = '\0';
+	*number = kap_all_digits(name, NULL);
+	if (*number) {
+		*port = 0;
+		return true;
+	}
+	se = getservbyname(name, "tcp");
+	if (!se)
+		return false;
+	*port = ntohs((uint16_t)se->s_port);
+	return true;
+}
+
+/*
+ * lport=/rport=VALUE with service names: "postgresql", "http-https".
+ * Sets lo and hi and returns 1 when names were resolved, 0 when VALUE is for
+ * the parser as it is (digits), -EINVAL (with err) when nothing fits.
+ * Service names may contain '-': the whole value is tried first, then each
+ * dash as the range's separator.
+ */
+int kap_resolve_ports(const char *key, const char *value, unsigned int *lo,
+		      unsigned int *hi, char *err, size_t errlen)
+{
+	size_t len = strlen(value), i;
+	unsigned int a, b;
+	bool na, nb;
+
+	if (kap_all_digits(value, "-"))
+		return 0;
+	if (kap_port_word(value, len, &a, &na)) {
+		*lo = *hi = a;
+		return 1;
+	}
+	for (i = 1; i + 1 < len; i++) {
+		if (value[i] != '-')
+			continue;
+		if (kap_port_word(value, i, &a, &na) &&
+		    kap_port_word(value + i + 1, len - i - 1, &b, &nb)) {
+			if (na)
+				a = strtoul(value, NULL, 10);
+			if (nb)
+				b = strtoul(value + i + 1, NULL, 10);
+			*lo = a;
+			*hi = b;
+			return 1;
+		}
+	}
+	snprintf(err, errlen, "%s: '%.40s%s' is not a port, port range or TCP service name; allowed: %s",
+		 key, value, len > 40 ? "..." : "", KAP_PORTS_ALLOWED);
+	return -EINVAL;
+}
+
+/* One KEY=VALUE word in the kernel's form, into out. */
+static int kap_resolve_word(const char *w, char *out, size_t size, char *err,
+			    size_t errlen)
+{
+	const char *eq = strchr(w, '=');
+	size_t klen = eq ? (size_t)(eq - w) : 0;
+	unsigned int lo, hi;
+	uint64_t id;
+	int ret;
+
+	if (eq && klen == 6 && !strncmp(w, "cgroup", 6) && eq[1] &&
+	    !kap_all_digits(eq + 1, NULL)) {
+		if (kap_resolve_cgroup(eq + 1, &id, err, errlen))
+			return -EINVAL;
+		snprintf(out, size, "cgroup=%" PRIu64, id);
+		return 0;
+	}
+	if (eq && klen == 5 && (!strncmp(w, "lport", 5) || !strncmp(w, "rport", 5)) &&
+	    eq[1]) {
+		char key[6];
+
+		memcpy(key, w, 5);
+		key[5] = '\0';
+		ret = kap_resolve_ports(key, eq + 1, &lo, &hi, err, errlen);
+		if (ret < 0)
+			return ret;
+		if (ret > 0) {
+			if (lo == hi)
+				snprintf(out, size, "%s=%u", key, lo);
+			else
+				snprintf(out, size, "%s=%u-%u", key, lo, hi);
+			return 0;
+		}
+	}
+	snprintf(out, size, "%s", w);
+	return 0;
+}
+
+/*
+ * "add NAME" + the words of spec (separated by any white space), resolved
+ * and validated by the module's parser.  On success cmd holds the command
+ * to write and c its parsed form; on failure err holds one line and the
+ * return is a negative errno.
+ */
+int kap_build_add(const char *name, char **words, int n, char *cmd, size_t size,
+		  struct kap_command *c, char *err, size_t errlen)
+{
+	struct kap_parse_error e;
+	size_t len, total;
+	int i, ret;
+
+	total = len = snprintf(cmd, size, "add %s", name);
+	for (i = 0; i < n; i++) {
+		char *copy = strdup(words[i]), *save = NULL, *w;
+
+		if (!copy) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+		for (w = strtok_r(copy, " \t\n\v\f\r", &save); w;
+		     w = strtok_r(NULL, " \t\n\v\f\r", &save)) {
+			char word[KAP_LINE_MAX + 2];
+
+			if (strlen(w) > KAP_LINE_MAX) {
+				snprintf(err, errlen, "policy: '%s' has a word of %zu bytes; allowed: at most %d bytes in all",
+					 name, strlen(w), KAP_LINE_MAX);
+				free(copy);
+				return -EINVAL;
+			}
+			ret = kap_resolve_word(w, word, sizeof(word), err, errlen);
+			if (ret) {
+				free(copy);
+				return ret;
+			}
+			total += 1 + strlen(word);
+			if (len < size)
+				len += snprintf(cmd + len, size - len, " %s", word);
+		}
+		free(copy);
+	}
+	if (total > KAP_LINE_MAX) {
+		snprintf(err, errlen, "policy: '%s' is %zu bytes as a control command; allowed: at most %d",
+			 name, total, KAP_LINE_MAX);
+		return -EINVAL;
+	}
+	ret = kap_parse_command(cmd, strlen(cmd), c, &e);
+	if (ret) {
+		snprintf(err, errlen, "%s", e.msg);
+		return ret;
+	}
+	return 0;
+}
+
+/*
+ * Why the kernel refused a command, in words: "policy 'pg' already
+ * exists", "cannot add policy 'pg': the policy table is full ...".
+ */
+void kap_control_refusal(const struct kap_command *c, int err, char *msg, size_t len)
+{
+	const char *why = NULL;
+	char what[96], buf[160];
+
+	switch (c->op) {
+	case KAP_OP_ADD:
+		snprintf(what, sizeof(what), "add policy '%s'", c->name);
+		break;
+	case KAP_OP_DEL:
+		snprintf(what, sizeof(what), "delete policy '%s'", c->name);
+		break;
+	case KAP_OP_MOVE:
+		snprintf(what, sizeof(what), "move policy '%s'", c->name);
+		break;
+	case KAP_OP_FLUSH:
+		snprintf(what, sizeof(what), "flush the policies");
+		break;
+	case KAP_OP_BEGIN:
+		snprintf(what, sizeof(what), "begin a transaction");
+		break;
+	case KAP_OP_COMMIT:
+		snprintf(what, sizeof(what), "commit the transaction");
+		break;
+	default:
+		snprintf(what, sizeof(what), "abort the transaction");
+		break;
+	}
+
+	switch (-err) {
+	case EEXIST:
+		if (c->op == KAP_OP_ADD) {
+			snprintf(msg, len, "policy '%s' already exists", c->name);
+			return;
+		}
+		break;
+	case ENOENT:
+		if (c->op == KAP_OP_ADD && (c->spec.keys & KAP_KEY_BIT(KAP_KEY_CGROUP))) {
+			snprintf(buf, sizeof(buf), "no cgroup with id %llu exists",
+				 (unsigned long long)c->spec.cgroup);
+			why = buf;
+		} else if (c->op == KAP_OP_DEL || c->op == KAP_OP_MOVE) {
+			snprintf(msg, len, "policy '%s' does not exist", c->name);
+			return;
+		} else if (c->op == KAP_OP_COMMIT || c->op == KAP_OP_ABORT) {
+			why = "no transaction is open";
+		}
+		break;
+	case ENOSPC:
+		if (c->op == KAP_OP_ADD)
+			why = "the policy table is full (module parameter max_policies) or its port index would exceed its bound";
+		else if (c->op == KAP_OP_COMMIT)
+			why = "the new table's port index would exceed its bound (too many overlapping port ranges)";
+		break;
+	case EBUSY:
+		why = "another process has a policy transaction open; try again when it has finished";
+		break;
+	case EACCES:
+	case EPERM:
+		why = "permission denied: only root changes policies";
+		break;
+	case EINVAL:
+	case ERANGE:
+		snprintf(buf, sizeof(buf), "the module refused it as malformed (%s); are kapctl and the module the same version?",
+			 strerror(-err));
+		why = buf;
+		break;
+	case ENODEV:
+		why = "the module is being unloaded";
+		break;
+	case ENOMEM:
+		why = "the kernel is out of memory";
+		break;
+	}
+	if (!why) {
+		snprintf(buf, sizeof(buf), "%s", strerror(-err));
+		why = buf;
+	}
+	snprintf(msg, len, "cannot %s: %s", what, why);
+}
+
+static struct json_object *kap_range_json(const struct kap_port_range *r)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "from", json_object_new_int(r->lo));
+	json_object_object_add(o, "to", json_object_new_int(r->hi));
+	return o;
+}
+
+/* A spec's keys as JSON: the keys given, with typed values. */
+struct json_object *kap_spec_json(const struct kap_spec *s)
+{
+	struct json_object *o = json_object_new_object();
+
+#define KAP_HAS(k)	(s->keys & KAP_KEY_BIT(k))
+	if (KAP_HAS(KAP_KEY_FAMILY))
+		json_object_object_add(o, "family", json_object_new_int(s->family));
+	if (KAP_HAS(KAP_KEY_LPORT))
+		json_object_object_add(o, "lport", kap_range_json(&s->lport));
+	if (KAP_HAS(KAP_KEY_RPORT))
+		json_object_object_add(o, "rport", kap_range_json(&s->rport));
+	if (KAP_HAS(KAP_KEY_CGROUP))
+		json_object_object_add(o, "cgroup", kap_json_u64(s->cgroup));
+	if (KAP_HAS(KAP_KEY_NETNS))
+		json_object_object_add(o, "netns", json_object_new_int64(s->netns));
+	if (KAP_HAS(KAP_KEY_IDLE))
+		json_object_object_add(o, "idle", json_object_new_int(s->idle));
+	if (KAP_HAS(KAP_KEY_INTVL))
+		json_object_object_add(o, "intvl", json_object_new_int(s->intvl));
+	if (KAP_HAS(KAP_KEY_CNT))
+		json_object_object_add(o, "cnt", json_object_new_int(s->cnt));
+	if (KAP_HAS(KAP_KEY_USER_TIMEOUT))
+		json_object_object_add(o, "user_timeout", s->user_timeout_auto ?
+				       json_object_new_string("auto") :
+				       json_object_new_int64(s->user_timeout));
+	if (KAP_HAS(KAP_KEY_KEEPALIVE))
+		json_object_object_add(o, "keepalive", json_object_new_string("on"));
+	json_object_object_add(o, "mode", json_object_new_string(
+			       s->mode == KAP_MODE_OVERRIDE ? "override" : "fill"));
+	if (KAP_HAS(KAP_KEY_ORDER))
+		json_object_object_add(o, "order", json_object_new_int64(s->order));
+#undef KAP_HAS
+	return o;
+}
+
+static int kap_policy_cmp(const void *a, const void *b)
+{
+	const struct kap_policy_info *x = a, *y = b;
+
+	if (x->order != y->order) {
+		if (x->order < 0)
+			return 1;
+		if (y->order < 0)
+			return -1;
+		return x->order < y->order ? -1 : 1;
+	}
+	return strcmp(x->name, y->name);
+}
+
+/*
+ * The policies of the module, in match order.  Returns 0, or -errno when
+ * the policies directory cannot be read (-ENOENT: a module without a
+ * policy table).  A policy deleted while it is read is left out.
+ */
+int kap_policies_load(struct kap_policy_info **out, size_t *n)
+{
+	struct kap_policy_info *p = NULL, *bigger;
+	size_t cnt = 0, cap = 0;
+	struct dirent *de;
+	char path[512];
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/policies", kap_sysfs_dir());
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		struct kap_policy_info *pi;
+		struct kap_parse_error e;
+		char rel[512], buf[32];
+
+		if (de->d_name[0] == '.' || !kap_name_valid(de->d_name, strlen(de->d_name)))
+			continue;
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 16;
+			bigger = realloc(p, cap * sizeof(*p));
+			if (!bigger) {
+				free(p);
+				closedir(d);
+				return -ENOMEM;
+			}
+			p = bigger;
+		}
+		pi = &p[cnt];
+		memset(pi, 0, sizeof(*pi));
+		snprintf(pi->name, sizeof(pi->name), "%.*s", (int)sizeof(pi->name) - 1, de->d_name);
+		snprintf(rel, sizeof(rel), "policies/%s/spec", pi->name);
+		if (kap_sysfs_read(rel, pi->spec_text, sizeof(pi->spec_text)) < 0)
+			continue;	/* deleted meanwhile */
+		pi->spec_ok = !kap_parse_spec(pi->spec_text, strlen(pi->spec_text),
+					      &pi->spec, &e);
+		snprintf(rel, sizeof(rel), "policies/%s/order", pi->name);
+		pi->order = -1;
+		if (kap_sysfs_read(rel, buf, sizeof(buf)) > 0 && kap_all_digits(buf, NULL))
+			pi->order = strtol(buf, NULL, 10);
+		snprintf(rel, sizeof(rel), "policies/%s/stats", pi->name);
+		kap_sysfs_read_counters(rel, &pi->stats);
+		cnt++;
+	}
+	closedir(d);
+	if (cnt)
+		qsort(p, cnt, sizeof(*p), kap_policy_cmp);
+	*out = p;
+	*n = cnt;
+	return 0;
+}
+
+struct kap_policy_info *kap_policy_find(struct kap_policy_info *p, size_t n,
+					const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(p[i].name, name))
+			return &p[i];
+	return NULL;
+}
+
+/*
+ * A --port filter: P, P-Q or a service name ("--port postgresql"), with
+ * the parser's wording on error.  Returns 0 or -EINVAL (err set).
+ */
+int kap_port_filter(const char *opt, const char *value, unsigned int *lo,
+		    unsigned int *hi, char *err, size_t errlen)
+{
+	const char *dash;
+	char *end;
+	unsigned long a, b;
+	int ret;
+
+	ret = kap_resolve_ports(opt, value, lo, hi, err, errlen);
+	if (ret < 0)
+		return ret;
+	if (ret == 0) {
+		dash = strchr(value, '-');
+		errno = 0;
+		a = strtoul(value, &end, 10);
+		if (end == value || (dash ? end != dash : *end != '\0'))
+			goto malformed;
+		b = a;
+		if (dash) {
+			b = strtoul(dash + 1, &end, 10);
+			if (end == dash + 1 || *end)
+				goto malformed;
+		}
+		if (errno || a < 1 || a > 65535 || b < 1 || b > 65535) {
+			snprintf(err, errlen, "%s: '%s' is out of range; allowed: %s", opt,
+				 value, KAP_PORTS_ALLOWED);
+			return -EINVAL;
+		}
+		*lo = a;
+		*hi = b;
+	}
+	if (*lo > *hi) {
+		snprintf(err, errlen, "%s: '%s' is a reversed range; allowed: %s", opt, value,
+			 KAP_PORTS_ALLOWED);
+		return -EINVAL;
+	}
+	return 0;
+malformed:
+	snprintf(err, errlen, "%s: '%s' is not a port or port range; allowed: %s", opt,
+		 value, KAP_PORTS_ALLOWED);
+	return -EINVAL;
+}
+
+/* A decimal number of an option in [min, max], or -EINVAL with err set. */
+int kap_number_opt(const char *opt, const char *value, uint64_t min, uint64_t max,
+		   const char *unit, uint64_t *out, char *err, size_t errlen)
+{
+	char *end;
+
+	errno = 0;
+	if (!kap_all_digits(value, NULL)) {
+		snprintf(err, errlen, "%s: '%s' is not a number; allowed: %" PRIu64 "-%" PRIu64 "%s",
+			 opt, value, min, max, unit);
+		return -EINVAL;
+	}
+	*out = strtoull(value, &end, 10);
+	if (errno || *out < min || *out > max) {
+		snprintf(err, errlen, "%s: '%s' is out of range; allowed: %" PRIu64 "-%" PRIu64 "%s",
+			 opt, value, min, max, unit);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- the cgroup v2 tree: which cgroup is below which --------------------- */
+
+static int kap_cg_cmp(const void *a, const void *b)
+{
+	const struct kap_cg *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int kap_cg_add(struct kap_cgtree *t, uint64_t id, uint64_t parent)
+{
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 256;
+		struct kap_cg *e = realloc(t->e, cap * sizeof(*e));
+
+		if (!e)
+			return -ENOMEM;
+		t->e = e;
+		t->cap = cap;
+	}
+	t->e[t->n].id = id;
+	t->e[t->n].parent = parent;
+	t->n++;
+	return 0;
+}
+
+/* Depth-first under dirfd (closed here), whose id is self. */
+static int kap_cg_walk(struct kap_cgtree *t, int dirfd, uint64_t self, int depth)
+{
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int ret = 0;
+
+	d = fdopendir(dirfd);
+	if (!d) {
+		close(dirfd);
+		return -errno;
+	}
+	while (!ret && (de = readdir(d))) {
+		int fd;
+
+		if (de->d_type != DT_DIR || !strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		fd = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			continue;	/* removed meanwhile */
+		if (fstat(fd, &st)) {
+			close(fd);
+			continue;
+		}
+		ret = kap_cg_add(t, st.st_ino, self);
+		if (!ret && depth < 64)
+			ret = kap_cg_walk(t, fd, st.st_ino, depth + 1);
+		else
+			close(fd);
+	}
+	closedir(d);
+	return ret;
+}
+
+/* (Re)reads the tree under the cgroup2 mount. */
+int kap_cgtree_load(struct kap_cgtree *t)
+{
+	struct stat st;
+	int fd, ret;
+
+	t->n = 0;
+	fd = open(kap_cgroup_root(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st)) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	ret = kap_cg_add(t, st.st_ino, 0);
+	if (!ret)
+		ret = kap_cg_walk(t, fd, st.st_ino, 0);
+	else
+		close(fd);
+	if (t->n)
+		qsort(t->e, t->n, sizeof(*t->e), kap_cg_cmp);
+	t->loaded = !ret;
+	return ret;
+}
+
+void kap_cgtree_free(struct kap_cgtree *t)
+{
+	free(t->e);
+	memset(t, 0, sizeof(*t));
+}
+
+static const struct kap_cg *kap_cg_find(const struct kap_cgtree *t, uint64_t id)
+{
+	struct kap_cg key = { .id = id };
+
+	return t->n ? bsearch(&key, t->e, t->n, sizeof(*t->e), kap_cg_cmp) : NULL;
+}
+
+/*
+ * 1 if cgroup id is ancestor or below it, 0 if not, -1 if id is not in the
+ * tree (a cgroup created after the tree was read: reload and ask again).
+ */
+int kap_cgroup_under(const struct kap_cgtree *t, uint64_t id, uint64_t ancestor)
+{
+	const struct kap_cg *c;
+	int depth;
+
+	if (id == ancestor)
+		return 1;
+	c = kap_cg_find(t, id);
+	if (!c)
+		return -1;
+	for (depth = 0; c && depth < 128; depth++) {
+		if (c->parent == ancestor)
+			return 1;
+		if (!c->parent)
+			return 0;
+		c = kap_cg_find(t, c->parent);
+	}
+	return 0;
+}

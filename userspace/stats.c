@@ -1,0 +1,526 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kapctl stats [global|ports|policies]: the module's counters, host-wide
+ * (stats/ and limits/), by service port (the ports file) and by policy
+ * (policies/NAME/stats/), as text, JSON or the Prometheus text exposition
+ * format (for node_exporter's textfile collector).
+ *
+ * Prometheus names: every counter is a metric family of its own per view,
+ * so that the three views can be collected side by side and each family
+ * keeps one label set:
+ *   kapolicy_probes_sent_total                     host-wide
+ *   kapolicy_port_probes_sent_total{port="5432"}   by port ("other": the
+ *                                                   ports beyond ports_max)
+ *   kapolicy_policy_probes_sent_total{policy="pg"} by policy
+ * The global view adds the limits (gauges and _total counters), the number
+ * of policies and enforce.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kapctl.h"
+
+enum { KAP_OPT_PORT = 256, KAP_OPT_POLICY, KAP_OPT_SORT, KAP_OPT_FORMAT };
+
+#define KAP_STATS_PORT \
+	{ "port", "PORT", KAP_OPT_PORT, "only this service port, range or service name" }
+#define KAP_STATS_POLICY \
+	{ "policy", "NAME", KAP_OPT_POLICY, "only this policy" }
+#define KAP_STATS_SORT \
+	{ "sort", "COUNTER", KAP_OPT_SORT, "sort by this counter, largest first" }
+#define KAP_STATS_FORMAT \
+	{ "format", "FORMAT", KAP_OPT_FORMAT, "text (default), json or prometheus" }
+
+const struct kap_opt kap_stats_global_opts[] = { KAP_STATS_FORMAT, { NULL } };
+const struct kap_opt kap_stats_ports_opts[] = {
+	KAP_STATS_PORT, KAP_STATS_SORT, KAP_STATS_FORMAT, { NULL }
+};
+const struct kap_opt kap_stats_policies_opts[] = {
+	KAP_STATS_POLICY, KAP_STATS_SORT, KAP_STATS_FORMAT, { NULL }
+};
+/* "kapctl stats [OPTIONS]": --port and --policy pick their view */
+const struct kap_opt kap_stats_opts[] = {
+	KAP_STATS_PORT, KAP_STATS_POLICY, KAP_STATS_SORT, KAP_STATS_FORMAT, { NULL }
+};
+
+/* Column titles of the text tables, in counter order. */
+static const char *const kap_counter_title[KAP_NR_COUNTERS] = {
+	"GOVERNED", "KA_ON", "SENT", "ANSWERED", "DEFERRED", "RESETS", "ICMP",
+	"TIMEOUTS", "OVERRIDES",
+};
+
+/* limits/: name, Prometheus type, help */
+static const struct {
+	const char *name;
+	bool counter;
+	const char *help;
+} kap_limits[] = {
+	{ "sockets_max", false, "Sockets whose keepalive state kapolicy can track at once." },
+	{ "sockets_tracked", false, "Sockets kapolicy tracks now." },
+	{ "sockets_overflow", true, "Times a socket could not be tracked because the table was full." },
+	{ "ports_max", false, "Service ports with a line of their own in the ports counters." },
+	{ "ports_tracked", false, "Service ports with a line of their own now." },
+	{ "ports_overflow", true, "Events counted on the ports file's other line." },
+	{ "hooks_missed", true, "Calls of kapolicy's kprobes the kernel could not deliver." },
+};
+
+enum kap_format { KAP_FMT_TEXT, KAP_FMT_JSON, KAP_FMT_PROM };
+
+struct kap_port_line {
+	bool other;
+	unsigned int port;
+	struct kap_counters c;
+};
+
+static int kap_sort_by = -1;	/* counter index, or -1: natural order */
+
+/* Reads the ports file: its header names the columns. */
+static int kap_ports_load(struct kap_port_line **out, size_t *n)
+{
+	int col[32], ncol = 0, err;
+	struct kap_port_line *lines = NULL, *bigger;
+	size_t cnt = 0, cap = 0;
+	char path[512], *text, *line, *save = NULL;
+
+	snprintf(path, sizeof(path), "%s/ports", kap_sysfs_dir());
+	text = kap_read_file(path, 64 << 20, &err);
+	if (!text)
+		return err;
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *tok, *tsave = NULL;
+		int i = 0;
+
+		if (!ncol) {	/* the header */
+			for (tok = strtok_r(line, " \t", &tsave); tok && ncol < 32;
+			     tok = strtok_r(NULL, " \t", &tsave))
+				col[ncol++] = kap_counter_index(tok);
+			continue;
+		}
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 64;
+			bigger = realloc(lines, cap * sizeof(*lines));
+			if (!bigger) {
+				free(lines);
+				free(text);
+				return -ENOMEM;
+			}
+			lines = bigger;
+		}
+		memset(&lines[cnt], 0, sizeof(lines[cnt]));
+		for (tok = strtok_r(line, " \t", &tsave); tok && i < ncol;
+		     tok = strtok_r(NULL, " \t", &tsave), i++) {
+			if (i == 0) {
+				lines[cnt].other = !strcmp(tok, "other");
+				lines[cnt].port = strtoul(tok, NULL, 10);
+			} else if (col[i] >= 0) {
+				lines[cnt].c.v[col[i]] = strtoull(tok, NULL, 10);
+				lines[cnt].c.have[col[i]] = true;
+			}
+		}
+		cnt++;
+	}
+	free(text);
+	*out = lines;
+	*n = cnt;
+	return 0;
+}
+
+static int kap_cmp_ports(const void *a, const void *b)
+{
+	const struct kap_port_line *x = a, *y = b;
+
+	if (x->other != y->other)
+		return x->other ? 1 : -1;
+	if (kap_sort_by >= 0 && x->c.v[kap_sort_by] != y->c.v[kap_sort_by])
+		return x->c.v[kap_sort_by] > y->c.v[kap_sort_by] ? -1 : 1;
+	return x->port < y->port ? -1 : x->port > y->port;
+}
+
+static int kap_cmp_policies(const void *a, const void *b)
+{
+	const struct kap_policy_info *x = a, *y = b;
+
+	if (kap_sort_by >= 0 && x->stats.v[kap_sort_by] != y->stats.v[kap_sort_by])
+		return x->stats.v[kap_sort_by] > y->stats.v[kap_sort_by] ? -1 : 1;
+	if (x->order != y->order)
+		return x->order < y->order ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* "# HELP" and "# TYPE" of one family */
+static void kap_prom_family(const char *name, const char *help, bool counter)
+{
+	printf("# HELP %s %s\n# TYPE %s %s\n", name, help, name, counter ? "counter" : "gauge");
+}
+
+/* A table: a first column, then the counters that any row has. */
+struct kap_table_row {
+	const char *first;
+	const char *second;	/* NULL: no second column */
+	const struct kap_counters *c;
+};
+
+static void kap_print_table(const char *t1, const char *t2, const struct kap_table_row *rows,
+			    size_t n)
+{
+	int w1 = strlen(t1), w2 = t2 ? (int)strlen(t2) : 0, w[KAP_NR_COUNTERS];
+	bool show[KAP_NR_COUNTERS] = { false };
+	char num[24];
+	size_t r;
+	int i;
+
+	for (i = 0; i < KAP_NR_COUNTERS; i++)
+		w[i] = strlen(kap_counter_title[i]);
+	for (r = 0; r < n; r++) {
+		if ((int)strlen(rows[r].first) > w1)
+			w1 = strlen(rows[r].first);
+		if (t2 && (int)strlen(rows[r].second) > w2)
+			w2 = strlen(rows[r].second);
+		for (i = 0; i < KAP_NR_COUNTERS; i++) {
+			if (!rows[r].c->have[i])
+				continue;
+			show[i] = true;
+			if (snprintf(num, sizeof(num), "%" PRIu64, rows[r].c->v[i]) > w[i])
+				w[i] = strlen(num);
+		}
+	}
+	printf("%-*s", w1, t1);
+	if (t2)
+		printf("  %-*s", w2, t2);
+	for (i = 0; i < KAP_NR_COUNTERS; i++)
+		if (show[i])
+			printf("  %*s", w[i], kap_counter_title[i]);
+	printf("\n");
+	for (r = 0; r < n; r++) {
+		printf("%-*s", w1, rows[r].first);
+		if (t2)
+			printf("  %-*s", w2, rows[r].second);
+		for (i = 0; i < KAP_NR_COUNTERS; i++)
+			if (show[i])
+				printf("  %*" PRIu64, w[i], rows[r].c->v[i]);
+		printf("\n");
+	}
+}
+
+static int kap_stats_global(enum kap_format fmt)
+{
+	struct json_object *o, *st, *lim;
+	struct kap_counters c;
+	struct kap_policy_info *pols;
+	char rel[64], name[128], buf[16];
+	bool have_enforce;
+	size_t i, npol;
+	uint64_t v;
+	int n;
+
+	n = kap_sysfs_read_counters("stats", &c);
+	if (!n)
+		return kap_fail("cannot read the counters in %s/stats", kap_sysfs_dir());
+	have_enforce = kap_sysfs_read("enforce", buf, sizeof(buf)) >= 0;
+
+	switch (fmt) {
+	case KAP_FMT_JSON:
+		o = json_object_new_object();
+		st = json_object_new_object();
+		for (i = 0; i < KAP_NR_COUNTERS; i++)
+			if (c.have[i])
+				json_object_object_add(st, kap_counter_names[i], kap_json_u64(c.v[i]));
+		json_object_object_add(o, "stats", st);
+		lim = json_object_new_object();
+		for (i = 0; i < ARRAY_SIZE(kap_limits); i++) {
+			snprintf(rel, sizeof(rel), "limits/%s", kap_limits[i].name);
+			if (!kap_sysfs_read_u64(rel, &v))
+				json_object_object_add(lim, kap_limits[i].name, kap_json_u64(v));
+		}
+		json_object_object_add(o, "limits", lim);
+		kap_json_print(o);
+		json_object_put(o);
+		break;
+	case KAP_FMT_PROM:
+		for (i = 0; i < KAP_NR_COUNTERS; i++) {
+			if (!c.have[i])
+				continue;
+			snprintf(name, sizeof(name), "kapolicy_%s_total", kap_counter_names[i]);
+			kap_prom_family(name, kap_counter_help[i], true);
+			printf("%s %" PRIu64 "\n", name, c.v[i]);
+		}
+		for (i = 0; i < ARRAY_SIZE(kap_limits); i++) {
+			snprintf(rel, sizeof(rel), "limits/%s", kap_limits[i].name);
+			if (kap_sysfs_read_u64(rel, &v))
+				continue;
+			snprintf(name, sizeof(name), "kapolicy_%s%s", kap_limits[i].name,
+				 kap_limits[i].counter ? "_total" : "");
+			kap_prom_family(name, kap_limits[i].help, kap_limits[i].counter);
+			printf("%s %" PRIu64 "\n", name, v);
+		}
+		if (!kap_policies_load(&pols, &npol)) {
+			free(pols);
+			kap_prom_family("kapolicy_policies", "Policies in the table.", false);
+			printf("kapolicy_policies %zu\n", npol);
+		}
+		if (have_enforce) {
+			kap_prom_family("kapolicy_enforce",
+					"1 if policies are applied, 0 if kapolicy only observes.", false);
+			printf("kapolicy_enforce %d\n", !strcmp(buf, "1"));
+		}
+		break;
+	default:
+		for (i = 0; i < KAP_NR_COUNTERS; i++)
+			if (c.have[i])
+				printf("%-18s %" PRIu64 "\n", kap_counter_names[i], c.v[i]);
+		for (i = 0, n = 0; i < ARRAY_SIZE(kap_limits); i++) {
+			snprintf(rel, sizeof(rel), "limits/%s", kap_limits[i].name);
+			if (kap_sysfs_read_u64(rel, &v))
+				continue;
+			if (!n++)
+				printf("\nlimits:\n");
+			printf("%-18s %" PRIu64 "\n", kap_limits[i].name, v);
+		}
+		break;
+	}
+	return KAP_EXIT_OK;
+}
+
+static bool kap_port_in(const struct kap_port_line *l, bool filter, unsigned int lo,
+			unsigned int hi)
+{
+	return !filter || (!l->other && l->port >= lo && l->port <= hi);
+}
+
+static int kap_stats_ports(enum kap_format fmt, bool filter, unsigned int lo, unsigned int hi)
+{
+	struct kap_port_line *lines = NULL;
+	struct kap_table_row *rows;
+	struct json_object *o, *arr, *e;
+	char (*labels)[16];
+	size_t n = 0, i, r = 0;
+	int ret, k;
+
+	ret = kap_ports_load(&lines, &n);
+	if (ret)
+		return kap_fail("cannot read %s/ports: %s", kap_sysfs_dir(), strerror(-ret));
+	if (n)
+		qsort(lines, n, sizeof(*lines), kap_cmp_ports);
+
+	switch (fmt) {
+	case KAP_FMT_JSON:
+		o = json_object_new_object();
+		arr = json_object_new_array();
+		for (i = 0; i < n; i++) {
+			if (!kap_port_in(&lines[i], filter, lo, hi))
+				continue;
+			e = kap_counters_json(&lines[i].c);
+			if (lines[i].other) {
+				json_object_object_add(o, "other", e);
+				continue;
+			}
+			json_object_object_add(e, "port", json_object_new_int(lines[i].port));
+			json_object_array_add(arr, e);
+		}
+		json_object_object_add(o, "ports", arr);
+		kap_json_print(o);
+		json_object_put(o);
+		break;
+	case KAP_FMT_PROM:
+		for (k = 0; k < KAP_NR_COUNTERS; k++) {
+			char name[128];
+			bool head = false;
+
+			snprintf(name, sizeof(name), "kapolicy_port_%s_total", kap_counter_names[k]);
+			for (i = 0; i < n; i++) {
+				if (!lines[i].c.have[k] || !kap_port_in(&lines[i], filter, lo, hi))
+					continue;
+				if (!head)
+					kap_prom_family(name, kap_counter_help[k], true);
+				head = true;
+				if (lines[i].other)
+					printf("%s{port=\"other\"} %" PRIu64 "\n", name, lines[i].c.v[k]);
+				else
+					printf("%s{port=\"%u\"} %" PRIu64 "\n", name, lines[i].port,
+					       lines[i].c.v[k]);
+			}
+		}
+		break;
+	default:
+		rows = calloc(n + 1, sizeof(*rows));
+		labels = calloc(n + 1, sizeof(*labels));
+		if (!rows || !labels) {
+			free(rows);
+			free(labels);
+			free(lines);
+			return kap_fail("out of memory");
+		}
+		for (i = 0; i < n; i++) {
+			if (!kap_port_in(&lines[i], filter, lo, hi))
+				continue;
+			if (lines[i].other)
+				snprintf(labels[r], sizeof(labels[r]), "other");
+			else
+				snprintf(labels[r], sizeof(labels[r]), "%u", lines[i].port);
+			rows[r].first = labels[r];
+			rows[r].c = &lines[i].c;
+			r++;
+		}
+		if (r)
+			kap_print_table("PORT", NULL, rows, r);
+		else
+			printf(filter ? "no activity on these ports\n" : "no port has had keepalive activity\n");
+		free(rows);
+		free(labels);
+		break;
+	}
+	free(lines);
+	return KAP_EXIT_OK;
+}
+
+static int kap_stats_policies(enum kap_format fmt, const char *only)
+{
+	struct kap_policy_info *p;
+	struct kap_table_row *rows;
+	struct json_object *o, *arr;
+	char (*orders)[24];
+	size_t n, i, r = 0;
+	int k;
+
+	if (kap_load_policies_or_say(&p, &n))
+		return KAP_EXIT_FAIL;
+	if (only && !kap_policy_find(p, n, only)) {
+		free(p);
+		return kap_fail("policy '%s' does not exist", only);
+	}
+	if (n)
+		qsort(p, n, sizeof(*p), kap_cmp_policies);
+
+	switch (fmt) {
+	case KAP_FMT_JSON:
+		o = json_object_new_object();
+		arr = json_object_new_array();
+		for (i = 0; i < n; i++)
+			if (!only || !strcmp(p[i].name, only))
+				json_object_array_add(arr, kap_policy_json(&p[i]));
+		json_object_object_add(o, "policies", arr);
+		kap_json_print(o);
+		json_object_put(o);
+		break;
+	case KAP_FMT_PROM:
+		for (k = 0; k < KAP_NR_COUNTERS; k++) {
+			char name[128];
+			bool head = false;
+
+			snprintf(name, sizeof(name), "kapolicy_policy_%s_total", kap_counter_names[k]);
+			for (i = 0; i < n; i++) {
+				if (!p[i].stats.have[k] || (only && strcmp(p[i].name, only)))
+					continue;
+				if (!head)
+					kap_prom_family(name, kap_counter_help[k], true);
+				head = true;
+				printf("%s{policy=\"%s\"} %" PRIu64 "\n", name, p[i].name,
+				       p[i].stats.v[k]);
+			}
+		}
+		break;
+	default:
+		rows = calloc(n + 1, sizeof(*rows));
+		orders = calloc(n + 1, sizeof(*orders));
+		if (!rows || !orders) {
+			free(rows);
+			free(orders);
+			free(p);
+			return kap_fail("out of memory");
+		}
+		for (i = 0; i < n; i++) {
+			if (only && strcmp(p[i].name, only))
+				continue;
+			if (p[i].order >= 0)
+				snprintf(orders[r], sizeof(orders[r]), "%ld", p[i].order);
+			else
+				snprintf(orders[r], sizeof(orders[r]), "?");
+			rows[r].first = orders[r];
+			rows[r].second = p[i].name;
+			rows[r].c = &p[i].stats;
+			r++;
+		}
+		if (r)
+			kap_print_table("ORDER", "NAME", rows, r);
+		else
+			printf("no policies\n");
+		free(rows);
+		free(orders);
+		break;
+	}
+	free(p);
+	return KAP_EXIT_OK;
+}
+
+int kap_cmd_stats(int argc, char **argv)
+{
+	const char *view = argv[0], *policy = NULL;
+	enum kap_format fmt = kap_json ? KAP_FMT_JSON : KAP_FMT_TEXT;
+	bool port_filter = false;
+	unsigned int lo = 0, hi = 0;
+	char err[512];
+	int c;
+
+	while ((c = kap_getopt(argc, argv)) != -1) {
+		switch (c) {
+		case KAP_OPT_EXIT:
+			return kap_opt_exit;
+		case KAP_OPT_PORT:
+			if (kap_port_filter("port", optarg, &lo, &hi, err, sizeof(err)))
+				return kap_usage_err("%s", err);
+			port_filter = true;
+			break;
+		case KAP_OPT_POLICY:
+			if (!kap_name_valid(optarg, strlen(optarg)))
+				return kap_usage_err("policy: '%s' is not a valid name; allowed: 1-31 characters from A-Z a-z 0-9 _ -",
+						     optarg);
+			policy = optarg;
+			break;
+		case KAP_OPT_SORT:
+			kap_sort_by = kap_counter_index(optarg);
+			if (kap_sort_by < 0)
+				return kap_usage_err("sort: '%s' is not a counter; allowed: sockets_governed keepalive_enabled probes_sent probes_answered probes_deferred peer_resets icmp_errors timeouts app_overrides",
+						     optarg);
+			break;
+		case KAP_OPT_FORMAT:
+			if (!strcmp(optarg, "text"))
+				fmt = KAP_FMT_TEXT;
+			else if (!strcmp(optarg, "json"))
+				fmt = KAP_FMT_JSON;
+			else if (!strcmp(optarg, "prometheus"))
+				fmt = KAP_FMT_PROM;
+			else
+				return kap_usage_err("format: '%s' is not a format; allowed: text, json or prometheus",
+						     optarg);
+			break;
+		}
+	}
+	if (optind < argc)
+		return kap_usage_err("stats %s: unexpected argument '%s'", view, argv[optind]);
+	if (fmt == KAP_FMT_JSON)
+		kap_json = true;	/* errors as JSON too */
+
+	/* "kapctl stats --port 5432" means the ports view */
+	if (kap_cmd_defaulted && port_filter && !policy)
+		view = "ports";
+	else if (kap_cmd_defaulted && policy && !port_filter)
+		view = "policies";
+	if (port_filter && strcmp(view, "ports"))
+		return kap_usage_err("stats: --port applies to the ports view");
+	if (policy && strcmp(view, "policies"))
+		return kap_usage_err("stats: --policy applies to the policies view");
+	if (kap_sort_by >= 0 && !strcmp(view, "global"))
+		return kap_usage_err("stats: --sort applies to the ports and policies views");
+
+	if (kap_need_module())
+		return KAP_EXIT_FAIL;
+	if (!strcmp(view, "ports"))
+		return kap_stats_ports(fmt, port_filter, lo, hi);
+	if (!strcmp(view, "policies"))
+		return kap_stats_policies(fmt, policy);
+	return kap_stats_global(fmt);
+}
