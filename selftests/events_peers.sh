@@ -62,14 +62,20 @@ function scenario() {
 	KA=$(( $(nstat_get $NS_C TcpExtTCPKeepAlive) - ka0 ))
 	OOW=$(( $(nstat_get $NS_C TcpExtOutOfWindowIcmps) - oow0 ))
 	log "$name: client saw: $(client_errors) after $(client_after 0)s"
-	log "$name: events: $(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /:$/ && $i !~ /^\[/) print $i }' "$EV" | sort | uniq -c | tr '\n' ' ')"
+	log "$name: events: $(grep -oE ' [a-z_]+: family=' "$EV" | cut -d: -f1 | sort | uniq -c | tr -s ' \n' ' ')"
 	log "$name: TcpExtTCPKeepAlive +$KA, TcpExtOutOfWindowIcmps +$OOW"
+	log "$name: tcpdump on the client's link: $($KAPTOOL wire "$WORK/capture.pcap" \
+		"$(in_ns $NS_C ip -$(ipfam "$addr") -o addr show dev c0 scope global | awk '{ sub(/\/.*/, "", $4); print $4 }')" "$addr")"
 	log "$name: kapolicy: sent +$(kap_stat_delta "$STATS" probes_sent)" \
 		"answered +$(kap_stat_delta "$STATS" probes_answered)" \
 		"resets +$(kap_stat_delta "$STATS" peer_resets)" \
 		"icmp +$(kap_stat_delta "$STATS" icmp_errors)" \
 		"timeouts +$(kap_stat_delta "$STATS" timeouts)"
 	sed 's/^/# event: /' "$EV" | head -n 20
+}
+
+function ipfam() {
+	[[ $1 == *:* ]] && echo 6 || echo 4
 }
 
 # kill_time_ok(expected) - the client's connection ended near expected s

@@ -19,7 +19,7 @@ PORT=5020
 APP="1 600 60 7 0"		# what the application asks for
 
 setup
-ktap_plan 13
+ktap_plan 16
 unload_mod_if_loaded
 load_mod
 net_setup
@@ -59,6 +59,27 @@ policy "del ka"
 expect_eq "after del: off, as the application asked; idle unset again (7200)" \
 	"0 7200 75 9 0" "$(settings client)"
 client_stop
+
+log "---- an application that switches keepalive on later ----"
+policy "add later rport=$PORT idle=11 intvl=12 cnt=3"
+client_start $S4 $PORT --wait 60
+expect_eq "governed, keepalive still off: the values wait in the socket" "0 11 12 3 0" \
+	"$(settings client)"
+client_stop
+client_start $S4 $PORT --wait 60 --set-after --keepalive
+expect_eq "SO_KEEPALIVE on after connect: the policy's timing applies" "1 11 12 3 0" \
+	"$(settings client)"
+timer=$(ss_keepalive $NS_C "( dport = :$PORT )")
+log "ss -o: $timer"
+if [[ $timer =~ ^keepalive,([0-9.]+)(ms|sec), ]] &&
+   python3 -c "import sys; v, u = float(sys.argv[1]), sys.argv[2]; sys.exit(not (u == 'ms' or v <= 11))" \
+	"${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"; then
+	ok "ss -o: the keepalive timer runs on the policy's 11 s, not 7200 s"
+else
+	fail "ss -o: the keepalive timer runs on the policy's 11 s, not 7200 s" "'$timer'"
+fi
+client_stop
+policy "del later"
 
 log "---- user_timeout=auto ----"
 policy "add ut rport=$PORT idle=2 intvl=3 cnt=4 user_timeout=auto"
