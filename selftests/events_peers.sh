@@ -27,7 +27,7 @@ KILL_SLACK=2.5	# ... and this much after (timer slack, emulation)
 PORT=5001
 
 setup
-ktap_plan 58
+ktap_plan 63
 unload_mod_if_loaded
 load_mod
 net_setup
@@ -189,6 +189,22 @@ if kill_time_ok 3; then
 else
 	fail "user_timeout: killed after 3s" "after $(client_after 0)s"
 fi
+
+# Local congestion: the probe cannot leave (the device drops it), the timer
+# retries every 500 ms without counting it against cnt: deferred, never a
+# timeout.  The kernel counts each attempt in TcpExtTCPKeepAlive.
+scenario "deferred" $S4 fault_local_drop 4 --keepalive --idle 1 --intvl 1 --cnt 2
+deferred=$(kap_stat_delta "$STATS" probes_deferred)
+expect_eq "deferred: the connection lives (nothing counts against cnt)" "1 alive" "$(client_errors)"
+if [ "$deferred" -ge 3 ]; then
+	ok "deferred: the probes are deferred, every 500 ms ($deferred)"
+else
+	fail "deferred: the probes are deferred, every 500 ms" "probes_deferred +$deferred"
+fi
+expect_eq "deferred: none sent, no timeout" "0 0" \
+	"$(kap_stat_delta "$STATS" probes_sent) $(kap_stat_delta "$STATS" timeouts)"
+expect_eq "deferred: TcpExtTCPKeepAlive counts the attempts" "$deferred" "$KA"
+expect_eq "deferred: one probe_deferred event each" "$deferred" "$(trace_count "$EV" probe_deferred)"
 
 check_alive 6 $C6 $S6
 check_dead 6 $C6 $S6

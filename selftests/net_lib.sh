@@ -114,9 +114,18 @@ function fault_reject() {
 		reject with icmpv6 type addr-unreachable
 }
 
+# fault_local_drop - the client's own link drops every packet it sends
+# (a qdisc that holds nothing): local congestion
+function fault_local_drop() {
+	log "fault: the client's qdisc drops every packet"
+	in_ns $NS_C tc qdisc add dev c0 root pfifo limit 0
+}
+
 function fault_clear() {
 	log "fault: cleared"
 	in_ns $NS_R nft flush chain inet kap kapfwd
+	in_ns $NS_C tc qdisc del dev c0 root 2>/dev/null
+	return 0
 }
 
 # wait_file(path, seconds) - poll for a file to appear
