@@ -109,15 +109,19 @@ void kap_event_sock_info(const struct kap_event *ev, struct kap_sock_info *i)
 }
 
 /*
- * The service port of a connection whose opening kapolicy did not see:
- * the local port if the application chose it with bind() (a server's
- * accepted connections inherit the flag from the listener), else the
- * remote port.
+ * The service port of a connection whose opening kapolicy did not see
+ * (established before the module, or untracked then): the local port if it
+ * lies outside the namespace's ephemeral range (net.ipv4.ip_local_port_range:
+ * a server's port, or one a client bound on purpose), else the remote port.
  */
 u16 kap_service_port_guess(const struct sock *sk)
 {
-	if (sk->sk_userlocks & SOCK_BINDPORT_LOCK)
-		return inet_sk(sk)->inet_num;
+	u16 lport = inet_sk(sk)->inet_num;
+	int low, high;
+
+	inet_get_local_port_range(sock_net(sk), &low, &high);
+	if (lport < low || lport > high)
+		return lport;
 	return ntohs(inet_sk(sk)->inet_dport);
 }
 

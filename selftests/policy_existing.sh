@@ -15,7 +15,7 @@ DEFAULT="0 7200 75 9 0"
 GOVERNED="1 30 5 4 0"
 
 setup
-ktap_plan 10
+ktap_plan 12
 ulimit -n 65536
 unload_mod_if_loaded
 old_ehash=$(sysctl -n net.ipv4.tcp_child_ehash_entries)
@@ -47,6 +47,14 @@ expect_eq "del: ss -o shows no keepalive timer" 0 \
 
 policy "add ex2 rport=$PORT idle=30 intvl=5 cnt=4 keepalive=on"
 expect_eq "added again: all $N governed" $N "$(settings_count client "$GOVERNED")"
+# Connections kapolicy did not see open are counted under their service
+# port on both sides: the client's remote port, the server's local port.
+policy "add srv lport=$PORT idle=31 intvl=5 cnt=4 keepalive=on"
+expect_eq "the server's $N accepted connections are governed too" $N \
+	"$(settings_count server "1 31 5 4 0")"
+expect_eq "the ports file counts all under port $PORT (no ephemeral port)" \
+	"$((3 * N)) 1" \
+	"$(kap_port_stat $PORT sockets_governed) $(tail -n +2 $SYSFS_DIR/ports | wc -l)"
 unload_mod
 expect_eq "unload: all $N reverted" $N "$(settings_count client "$DEFAULT")"
 expect_eq "unload: ss -o shows no keepalive timer" 0 \
