@@ -32,9 +32,11 @@
  * also attributed to the socket's service port and governing policy.
  *
  * A probe's answer has no event of its own: tcp_ack() zeroes
- * icsk_probes_out.  It is seen at the next run of the keepalive timer (one
- * interval after the probe) or when the socket closes, whichever is first;
- * the answer time comes from tcp_mstamp (checked against rcv_tstamp).
+ * icsk_probes_out and refreshes rcv_tstamp (both are needed: the
+ * zero-window probe paths zero icsk_probes_out too).  It is seen at the next
+ * run of the keepalive timer (one interval after the probe) or when the
+ * socket leaves ESTABLISHED, whichever is first; the answer time comes from
+ * tcp_mstamp (checked against rcv_tstamp).
  *
  * Not keepalive, and never counted: zero-window probes (other mib), the
  * FIN_WAIT2 orphan timeout, timer runs while the user owns the socket (no
@@ -182,6 +184,8 @@ static void kap_answer_fn(struct kap_sock_state *st, void *arg)
 	    READ_ONCE(inet_csk(a->sk)->icsk_probes_out))
 		return;
 	st->flags &= ~KAP_SOCK_PROBING;
+	if (READ_ONCE(tp->rcv_tstamp) == st->probe_rcv_tstamp)
+		return;		/* probing was reset, but nothing came back */
 	a->answered = true;
 	a->probe = st->probe;
 	/*
@@ -257,6 +261,7 @@ struct kap_probe_rec {
 	u8 probe;
 	u64 now_us;
 	u32 now_jiffies;
+	u32 rcv_tstamp;
 };
 
 static void kap_probe_sent_fn(struct kap_sock_state *st, void *arg)
@@ -269,6 +274,7 @@ static void kap_probe_sent_fn(struct kap_sock_state *st, void *arg)
 	st->probe = r->probe;
 	st->probe_us = r->now_us;
 	st->probe_jiffies = r->now_jiffies;
+	st->probe_rcv_tstamp = r->rcv_tstamp;
 }
 
 static int kap_wakeup_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
@@ -294,6 +300,7 @@ static int kap_wakeup_return(struct kretprobe_instance *ri, struct pt_regs *regs
 		.probe = min_t(u32, inet_csk(sk)->icsk_probes_out + 1, U8_MAX),
 		.now_us = tp->tcp_mstamp,
 		.now_jiffies = tcp_jiffies32,
+		.rcv_tstamp = tp->rcv_tstamp,
 	};
 	struct kap_event ev = { .sk = sk, .probe = r.probe };
 

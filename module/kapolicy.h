@@ -78,6 +78,7 @@ struct kap_sock_state {
 	int icmp_err;		/* errno of an ICMP error answering a probe */
 	u64 probe_us;		/* tcp_mstamp when the probe left */
 	u32 probe_jiffies;	/* tcp_jiffies32 when the probe left */
+	u32 probe_rcv_tstamp;	/* tp->rcv_tstamp when the probe left */
 	/* the governing policy, and what it changed (apply.c) */
 	u32 policy;		/* policy id; 0: none */
 	u8 written;		/* KAP_F_*: values kapolicy wrote */
