@@ -780,40 +780,22 @@ out:
 	return ret;
 }
 
-static int kap_do_del(const char *name)
-{
-	struct kap_policy **pol;
-	unsigned int n;
-	int i, ret;
-
-	pol = kap_live_copy(&n);
-	if (!pol)
-		return -ENOMEM;
-	i = kap_find(pol, n, name);
-	ret = -ENOENT;
-	if (i >= 0) {
-		kap_remove(pol, &n, i);
-		ret = kap_replace(pol, n);
-	}
-	kvfree(pol);
-	return ret;
-}
-
-static int kap_do_move(const char *name, unsigned int to)
+/* del (to < 0), or move to position to */
+static int kap_do_del_move(const char *name, int to)
 {
 	struct kap_policy **pol, *p;
 	unsigned int n;
-	int i, ret;
+	int i, ret = -ENOENT;
 
 	pol = kap_live_copy(&n);
 	if (!pol)
 		return -ENOMEM;
 	i = kap_find(pol, n, name);
-	ret = -ENOENT;
 	if (i >= 0) {
 		p = pol[i];
 		kap_remove(pol, &n, i);
-		kap_insert(pol, &n, p, to);
+		if (to >= 0)
+			kap_insert(pol, &n, p, to);
 		ret = kap_replace(pol, n);
 	}
 	kvfree(pol);
@@ -993,13 +975,13 @@ int kap_policy_control(const char *buf, size_t len)
 			ret = kap_do_add(c);
 			break;
 		case KAP_OP_DEL:
-			ret = kap_do_del(c->name);
+			ret = kap_do_del_move(c->name, -1);
 			break;
 		case KAP_OP_FLUSH:
 			ret = kap_replace(NULL, 0);
 			break;
 		case KAP_OP_MOVE:
-			ret = kap_do_move(c->name, c->position);
+			ret = kap_do_del_move(c->name, c->position);
 			break;
 		case KAP_OP_BEGIN:
 			ret = kap_txn_begin();
