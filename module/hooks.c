@@ -2,19 +2,24 @@
 /*
  * Hooks on the TCP keepalive path, and how their calls are classified.
  *
- * What is hooked (kallsyms names; the tracepoints are not exported to
- * modules, so they are found with for_each_kernel_tracepoint()):
+ * What is hooked (the tracepoints are not exported to modules, so they are
+ * found with for_each_kernel_tracepoint(); functions by kallsyms name):
  *
- *   tcp_keepalive_timer   kretprobe: marks "this CPU runs the keepalive
- *                         timer of sk" from entry to return, and checks
- *                         whether the probe in flight was answered
- *   tcp_write_wakeup      kretprobe: with mib LINUX_MIB_TCPKEEPALIVE it is
- *                         a keepalive probe (else a zero-window probe, not
- *                         ours); a return value > 0 means it was deferred
- *                         by local congestion
- *   tcp_v4_err, tcp_v6_err  kprobes: an ICMP error quoting a keepalive
- *                         probe (seq == snd_una - 1), seen before TCP drops
- *                         it as out of window
+ *   timer:timer_expire_entry/_exit  tracepoints, filtered on the timer
+ *                         function tcp_keepalive_timer: mark "this CPU runs
+ *                         the keepalive timer of sk" for the length of the
+ *                         call; at entry, check whether the probe in
+ *                         flight was answered
+ *   tcp_write_wakeup      ftrace entry hook: with mib LINUX_MIB_TCPKEEPALIVE,
+ *                         inside the keepalive timer, a probe is attempted
+ *                         (else a zero-window probe, not ours)
+ *   inet_csk_reset_keepalive_timer  ftrace entry hook: the timer re-arms
+ *                         itself after the attempt; icsk_probes_out grew if
+ *                         the probe went out, else local congestion
+ *                         deferred it
+ *   tcp_v4_err, tcp_v6_err  ftrace entry hooks: an ICMP error quoting a
+ *                         keepalive probe (seq == snd_una - 1), seen before
+ *                         TCP drops it as out of window
  *   sock:inet_sock_set_state  ESTABLISHED from SYN_SENT/SYN_RECV: a
  *                         connection opens (active/passive); CLOSE inside
  *                         the keepalive timer of the same socket: keepalive
@@ -26,6 +31,12 @@
  *                         TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT,
  *                         TCP_USER_TIMEOUT or SO_KEEPALIVE, a policy in
  *                         override mode overrules it (apply.c)
+ *
+ * No kprobe on the softirq side: a kprobe is skipped (counted in nmissed)
+ * while another kprobe handler runs on the same CPU, which is what happens
+ * when a softirq interrupts a process-context kprobe such as the
+ * setsockopt ones.  Tracepoints and ftrace callbacks have no such
+ * cross-context exclusion, so the keepalive path is seen in full.
  *
  * A connection reaching ESTABLISHED is matched against the policy table
  * and governed by the first match (apply.c).  Every event and counter is
@@ -50,10 +61,13 @@
  * socket lock may not be held.
  */
 #include <linux/cgroup.h>
+#include <linux/ftrace.h>
 #include <linux/icmp.h>
 #include <linux/icmpv6.h>
 #include <linux/kprobes.h>
+#include <linux/net.h>
 #include <linux/percpu.h>
+#include <linux/trace_recursion.h>
 #include <linux/tracepoint.h>
 #include <net/icmp.h>
 #include <net/inet6_hashtables.h>
@@ -65,9 +79,6 @@
 #include "kapolicy.h"
 #include "events.h"
 #include "trace.h"
-
-/* The socket whose keepalive timer this CPU is running, if any. */
-static DEFINE_PER_CPU(const struct sock *, kap_timer_sk);
 
 /* ---- what an event says about its socket ---------------------------- */
 
@@ -219,43 +230,65 @@ static void kap_check_answer(const struct sock *sk)
 	rcu_read_unlock();
 }
 
-/* ---- tcp_keepalive_timer ----------------------------------------------- */
+/* ---- the keepalive timer ----------------------------------------------- */
 
-static int kap_timer_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
-{
-	struct timer_list *t = (void *)regs_get_kernel_argument(regs, 0);
-	struct inet_connection_sock *icsk =
-		container_of(t, struct inet_connection_sock, icsk_keepalive_timer);
-	struct sock *sk = &icsk->icsk_inet.sk;
-
-	/* The timer holds a reference on sk until the callback ends. */
-	this_cpu_write(kap_timer_sk, sk);
-	if (kap_sock_is_tcp(sk))
-		kap_check_answer(sk);
-	return 0;
-}
-
-NOKPROBE_SYMBOL(kap_timer_entry);
-
-static int kap_timer_return(struct kretprobe_instance *ri, struct pt_regs *regs)
-{
-	this_cpu_write(kap_timer_sk, NULL);
-	return 0;
-}
-
-NOKPROBE_SYMBOL(kap_timer_return);
-
-static struct kretprobe kap_timer_rp = {
-	.kp.symbol_name = "tcp_keepalive_timer",
-	.entry_handler = kap_timer_entry,
-	.handler = kap_timer_return,
-};
-
-/* ---- tcp_write_wakeup -------------------------------------------------- */
-
-struct kap_wakeup {
+/*
+ * The keepalive timer run on this CPU, if any: from the timer core's
+ * timer_expire_entry to timer_expire_exit (timers run in softirq, one at a
+ * time per CPU).  wakeup notes that the run called tcp_write_wakeup() for a
+ * keepalive probe; whether it went out shows when the timer re-arms itself.
+ */
+struct kap_timer_ctx {
+	const struct timer_list *timer;
 	struct sock *sk;
+	bool wakeup;
+	u8 probes_out;		/* icsk_probes_out before the probe */
 };
+
+static DEFINE_PER_CPU(struct kap_timer_ctx, kap_timer_ctx);
+
+/* tcp_keepalive_timer, read off a TCP socket at init (it is static). */
+static void (*kap_keepalive_fn)(struct timer_list *t);
+
+static void kap_tp_timer_entry(void *data, struct timer_list *t,
+			       unsigned long baseclk)
+{
+	struct kap_timer_ctx *ctx;
+	struct sock *sk;
+
+	if (READ_ONCE(t->function) != kap_keepalive_fn)
+		return;
+	sk = &container_of(t, struct inet_connection_sock,
+			   icsk_keepalive_timer)->icsk_inet.sk;
+	if (!kap_sock_is_tcp(sk))
+		return;
+	/* The timer holds a reference on sk until the callback ends. */
+	ctx = this_cpu_ptr(&kap_timer_ctx);
+	ctx->timer = t;
+	ctx->sk = sk;
+	ctx->wakeup = false;
+	kap_check_answer(sk);
+}
+
+static void kap_tp_timer_exit(void *data, struct timer_list *t)
+{
+	struct kap_timer_ctx *ctx = this_cpu_ptr(&kap_timer_ctx);
+
+	/* sk may be gone now: compare pointers only */
+	if (ctx->timer == t) {
+		ctx->timer = NULL;
+		ctx->sk = NULL;
+		ctx->wakeup = false;
+	}
+}
+
+/* Whether this CPU runs the keepalive timer of sk right now. */
+static bool kap_in_timer_of(const struct sock *sk)
+{
+	return in_serving_softirq() && this_cpu_read(kap_timer_ctx.sk) == sk;
+}
+
+/* ---- tcp_write_wakeup and the re-arm that follows ---------------------- */
 
 struct kap_probe_rec {
 	u8 probe;
@@ -277,35 +310,44 @@ static void kap_probe_sent_fn(struct kap_sock_state *st, void *arg)
 	st->probe_rcv_tstamp = r->rcv_tstamp;
 }
 
-static int kap_wakeup_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+/* tcp_write_wakeup(sk, mib), entry: mib tells keepalive from zero-window */
+static void kap_wakeup(struct pt_regs *regs)
 {
-	struct kap_wakeup *w = (struct kap_wakeup *)ri->data;
+	struct sock *sk = (struct sock *)regs_get_kernel_argument(regs, 0);
+	struct kap_timer_ctx *ctx = this_cpu_ptr(&kap_timer_ctx);
 
-	if (regs_get_kernel_argument(regs, 1) != LINUX_MIB_TCPKEEPALIVE)
-		return 1;	/* a zero-window probe: no return handler */
-	w->sk = (struct sock *)regs_get_kernel_argument(regs, 0);
-	return 0;
+	if (regs_get_kernel_argument(regs, 1) != LINUX_MIB_TCPKEEPALIVE ||
+	    !kap_in_timer_of(sk))
+		return;
+	ctx->wakeup = true;
+	ctx->probes_out = inet_csk(sk)->icsk_probes_out;
 }
 
-NOKPROBE_SYMBOL(kap_wakeup_entry);
-
-static int kap_wakeup_return(struct kretprobe_instance *ri, struct pt_regs *regs)
+/*
+ * inet_csk_reset_keepalive_timer(sk, len), entry.  After tcp_write_wakeup()
+ * the keepalive timer re-arms itself, the socket still bh-locked: it counted
+ * the probe in icsk_probes_out if it went out (the function returned <= 0),
+ * or it retries soon because local congestion dropped it (> 0).
+ */
+static void kap_rearm(struct pt_regs *regs)
 {
-	struct kap_wakeup *w = (struct kap_wakeup *)ri->data;
-	int ret = (int)regs_return_value(regs);
-	struct sock *sk = w->sk;
+	struct sock *sk = (struct sock *)regs_get_kernel_argument(regs, 0);
+	struct kap_timer_ctx *ctx = this_cpu_ptr(&kap_timer_ctx);
 	struct tcp_sock *tp = tcp_sk(sk);
-	struct kap_probe_rec r = {
-		/* the timer counts the probe in icsk_probes_out after this */
-		.probe = min_t(u32, inet_csk(sk)->icsk_probes_out + 1, U8_MAX),
-		.now_us = tp->tcp_mstamp,
-		.now_jiffies = tcp_jiffies32,
-		.rcv_tstamp = tp->rcv_tstamp,
-	};
-	struct kap_event ev = { .sk = sk, .probe = r.probe };
+	struct kap_probe_rec r;
+	struct kap_event ev = { .sk = sk };
+
+	if (!ctx->wakeup || !kap_in_timer_of(sk))
+		return;
+	ctx->wakeup = false;
+	r.probe = min_t(u32, ctx->probes_out + 1, U8_MAX);
+	r.now_us = tp->tcp_mstamp;
+	r.now_jiffies = tcp_jiffies32;
+	r.rcv_tstamp = tp->rcv_tstamp;
+	ev.probe = r.probe;
 
 	rcu_read_lock();
-	if (ret > 0) {
+	if (inet_csk(sk)->icsk_probes_out == ctx->probes_out) {
 		kap_report(KAP_PROBES_DEFERRED, &ev);
 		trace_probe_deferred(&ev);
 	} else {
@@ -314,17 +356,7 @@ static int kap_wakeup_return(struct kretprobe_instance *ri, struct pt_regs *regs
 		trace_probe_sent(&ev);
 	}
 	rcu_read_unlock();
-	return 0;
 }
-
-NOKPROBE_SYMBOL(kap_wakeup_return);
-
-static struct kretprobe kap_wakeup_rp = {
-	.kp.symbol_name = "tcp_write_wakeup",
-	.entry_handler = kap_wakeup_entry,
-	.handler = kap_wakeup_return,
-	.data_size = sizeof(struct kap_wakeup),
-};
 
 /* ---- ICMP errors ------------------------------------------------------- */
 
@@ -370,7 +402,7 @@ static int kap_icmp4_errno(u8 type, u8 code)
 }
 
 /* tcp_v4_err(skb, info): skb->data is the quoted IP header. */
-static int kap_v4_err(struct kprobe *p, struct pt_regs *regs)
+static void kap_v4_err(struct pt_regs *regs)
 {
 	struct sk_buff *skb = (struct sk_buff *)regs_get_kernel_argument(regs, 0);
 	const struct iphdr *iph = (const struct iphdr *)skb->data;
@@ -382,27 +414,19 @@ static int kap_v4_err(struct kprobe *p, struct pt_regs *regs)
 
 	err = -kap_icmp4_errno(type, code);
 	if (!err)
-		return 0;
+		return;
 	sk = __inet_lookup_established(net, net->ipv4.tcp_death_row.hashinfo,
 				       iph->daddr, th->dest, iph->saddr,
 				       ntohs(th->source), inet_iif(skb), 0);
 	if (!sk)
-		return 0;
+		return;
 	kap_icmp_error(sk, ntohl(th->seq), err, type, code);
 	sock_gen_put(sk);
-	return 0;
 }
-
-NOKPROBE_SYMBOL(kap_v4_err);
-
-static struct kprobe kap_v4_err_kp = {
-	.symbol_name = "tcp_v4_err",
-	.pre_handler = kap_v4_err,
-};
 
 #if IS_ENABLED(CONFIG_IPV6)
 /* tcp_v6_err(skb, opt, type, code, offset, info) */
-static int kap_v6_err(struct kprobe *p, struct pt_regs *regs)
+static void kap_v6_err(struct pt_regs *regs)
 {
 	struct sk_buff *skb = (struct sk_buff *)regs_get_kernel_argument(regs, 0);
 	u8 type = regs_get_kernel_argument(regs, 2);
@@ -415,27 +439,19 @@ static int kap_v6_err(struct kprobe *p, struct pt_regs *regs)
 	int err = 0;
 
 	if (type == ICMPV6_PKT_TOOBIG || type == NDISC_REDIRECT)
-		return 0;
+		return;
 	icmpv6_err_convert(type, code, &err);
 	if (!err)
-		return 0;
+		return;
 	sk = __inet6_lookup_established(net, net->ipv4.tcp_death_row.hashinfo,
 					&hdr->daddr, th->dest, &hdr->saddr,
 					ntohs(th->source), skb->dev->ifindex,
 					inet6_sdif(skb));
 	if (!sk)
-		return 0;
+		return;
 	kap_icmp_error(sk, ntohl(th->seq), err, type, code);
 	sock_gen_put(sk);
-	return 0;
 }
-
-NOKPROBE_SYMBOL(kap_v6_err);
-
-static struct kprobe kap_v6_err_kp = {
-	.symbol_name = "tcp_v6_err",
-	.pre_handler = kap_v6_err,
-};
 #endif
 
 /* ---- the application's setsockopt() ---------------------------------- */
@@ -575,7 +591,7 @@ static void kap_conn_closing(struct sock *sk, int oldstate)
 	struct kap_timeout t = {};
 	struct kap_event ev = { .sk = sk };
 
-	if (this_cpu_read(kap_timer_sk) != sk ||
+	if (!kap_in_timer_of(sk) ||
 	    (oldstate == TCP_FIN_WAIT2 && sock_flag(sk, SOCK_DEAD))) {
 		/* Not keepalive's doing; a probe may have been answered. */
 		kap_check_answer(sk);
@@ -639,7 +655,10 @@ struct kap_tracepoint {
 	bool registered;
 };
 
+/* timer_expire_exit before timer_expire_entry: never an entry without exit */
 static struct kap_tracepoint kap_tracepoints[] = {
+	{ .name = "timer_expire_exit", .probe = kap_tp_timer_exit },
+	{ .name = "timer_expire_entry", .probe = kap_tp_timer_entry },
 	{ .name = "inet_sock_set_state", .probe = kap_tp_set_state },
 	{ .name = "tcp_receive_reset", .probe = kap_tp_receive_reset },
 	{ .name = "tcp_destroy_sock", .probe = kap_tp_destroy_sock },
@@ -654,27 +673,116 @@ static void kap_tracepoint_find(struct tracepoint *tp, void *priv)
 			kap_tracepoints[i].tp = tp;
 }
 
-/* ---- registration ------------------------------------------------------ */
+/* ---- function entry hooks (ftrace) ------------------------------------ */
 
-static struct kretprobe *kap_kretprobes[] = {
-	&kap_timer_rp,
-	&kap_wakeup_rp,
-	&kap_tcp_setsockopt_rp,
-	&kap_sock_setsockopt_rp,
+/*
+ * Plain ftrace callbacks with the registers saved (the arguments are read
+ * from them).  ftrace's recursion guard is per context (task, softirq,
+ * irq, NMI): a miss would need the hooked function to recurse.
+ */
+struct kap_fhook {
+	const char *name;
+	void (*fn)(struct pt_regs *regs);
+	struct ftrace_ops ops;
+	bool registered;
 };
 
-static struct kprobe *kap_kprobes[] = {
-	&kap_v4_err_kp,
+static atomic_long_t kap_fhooks_missed = ATOMIC_LONG_INIT(0);
+
+static void notrace kap_fhook_call(unsigned long ip, unsigned long parent_ip,
+				   struct ftrace_ops *ops,
+				   struct ftrace_regs *fregs)
+{
+	struct kap_fhook *h = container_of(ops, struct kap_fhook, ops);
+	struct pt_regs *regs = ftrace_get_regs(fregs);
+	int bit;
+
+	bit = ftrace_test_recursion_trylock(ip, parent_ip);
+	if (bit < 0) {
+		atomic_long_inc(&kap_fhooks_missed);
+		return;
+	}
+	if (likely(regs))
+		h->fn(regs);
+	ftrace_test_recursion_unlock(bit);
+}
+
+static struct kap_fhook kap_fhooks[] = {
+	{ .name = "tcp_write_wakeup", .fn = kap_wakeup },
+	{ .name = "inet_csk_reset_keepalive_timer", .fn = kap_rearm },
+	{ .name = "tcp_v4_err", .fn = kap_v4_err },
 #if IS_ENABLED(CONFIG_IPV6)
-	&kap_v6_err_kp,
+	{ .name = "tcp_v6_err", .fn = kap_v6_err },
 #endif
+};
+
+static void kap_fhooks_unregister(void)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(kap_fhooks); i++) {
+		if (kap_fhooks[i].registered)
+			unregister_ftrace_function(&kap_fhooks[i].ops);
+		kap_fhooks[i].registered = false;
+		ftrace_free_filter(&kap_fhooks[i].ops);
+	}
+}
+
+static int kap_fhooks_register(void)
+{
+	char name[KSYM_NAME_LEN];
+	int i, ret;
+
+	for (i = 0; i < ARRAY_SIZE(kap_fhooks); i++) {
+		struct kap_fhook *h = &kap_fhooks[i];
+
+		h->ops.func = kap_fhook_call;
+		h->ops.flags = FTRACE_OPS_FL_SAVE_REGS;
+		strscpy(name, h->name, sizeof(name));
+		ret = ftrace_set_filter(&h->ops, name, strlen(name), 1);
+		if (!ret)
+			ret = register_ftrace_function(&h->ops);
+		if (ret) {
+			pr_err("cannot hook %s: %d\n", h->name, ret);
+			kap_fhooks_unregister();
+			return ret;
+		}
+		h->registered = true;
+	}
+	return 0;
+}
+
+/*
+ * tcp_keepalive_timer() is static: read its address off the keepalive timer
+ * of a TCP socket, as tcp_init_sock() sets it up.
+ */
+static int kap_keepalive_fn_learn(void)
+{
+	struct socket *sock;
+	int ret;
+
+	ret = sock_create_kern(&init_net, PF_INET, SOCK_STREAM, IPPROTO_TCP,
+			       &sock);
+	if (ret)
+		return ret;
+	kap_keepalive_fn = inet_csk(sock->sk)->icsk_keepalive_timer.function;
+	sock_release(sock);
+	return kap_keepalive_fn ? 0 : -ENOENT;
+}
+
+/* ---- registration ------------------------------------------------------ */
+
+/* Process context, after the call: only a kretprobe can tell the result. */
+static struct kretprobe *kap_kretprobes[] = {
+	&kap_tcp_setsockopt_rp,
+	&kap_sock_setsockopt_rp,
 };
 
 static void kap_tracepoints_unregister(void)
 {
 	int i;
 
-	for (i = 0; i < ARRAY_SIZE(kap_tracepoints); i++) {
+	for (i = ARRAY_SIZE(kap_tracepoints) - 1; i >= 0; i--) {
 		if (kap_tracepoints[i].registered)
 			tracepoint_probe_unregister(kap_tracepoints[i].tp,
 						    kap_tracepoints[i].probe, NULL);
@@ -687,6 +795,11 @@ int kap_hooks_init(void)
 {
 	int i, ret;
 
+	ret = kap_keepalive_fn_learn();
+	if (ret) {
+		pr_err("cannot find the TCP keepalive timer: %d\n", ret);
+		return ret;
+	}
 	for_each_kernel_tracepoint(kap_tracepoint_find, NULL);
 	for (i = 0; i < ARRAY_SIZE(kap_tracepoints); i++) {
 		if (!kap_tracepoints[i].tp) {
@@ -697,14 +810,12 @@ int kap_hooks_init(void)
 
 	ret = register_kretprobes(kap_kretprobes, ARRAY_SIZE(kap_kretprobes));
 	if (ret) {
-		pr_err("cannot hook the keepalive path: %d\n", ret);
+		pr_err("cannot hook setsockopt: %d\n", ret);
 		return ret;
 	}
-	ret = register_kprobes(kap_kprobes, ARRAY_SIZE(kap_kprobes));
-	if (ret) {
-		pr_err("cannot hook ICMP error handling: %d\n", ret);
-		goto err_kprobes;
-	}
+	ret = kap_fhooks_register();
+	if (ret)
+		goto err_fhooks;
 	for (i = 0; i < ARRAY_SIZE(kap_tracepoints); i++) {
 		ret = tracepoint_probe_register(kap_tracepoints[i].tp,
 						kap_tracepoints[i].probe, NULL);
@@ -719,29 +830,34 @@ int kap_hooks_init(void)
 
 err_tracepoints:
 	kap_tracepoints_unregister();
-	unregister_kprobes(kap_kprobes, ARRAY_SIZE(kap_kprobes));
-err_kprobes:
+	kap_fhooks_unregister();
+err_fhooks:
 	unregister_kretprobes(kap_kretprobes, ARRAY_SIZE(kap_kretprobes));
 	return ret;
 }
 
-/* Unhooks everything and waits until no handler runs any more. */
+/*
+ * Unhooks everything and waits until no handler runs any more
+ * (tracepoint_synchronize_unregister(); unregister_ftrace_function() and
+ * unregister_kretprobes() wait for their handlers themselves).
+ */
 void kap_hooks_uninit(void)
 {
 	kap_tracepoints_unregister();
-	unregister_kprobes(kap_kprobes, ARRAY_SIZE(kap_kprobes));
+	kap_fhooks_unregister();
 	unregister_kretprobes(kap_kretprobes, ARRAY_SIZE(kap_kretprobes));
 }
 
-/* How many hook calls were missed (kretprobe instances exhausted, ...). */
+/*
+ * Hook calls that were missed: kretprobe instances exhausted or a kprobe
+ * already running on the CPU (setsockopt), ftrace recursion (never seen).
+ */
 unsigned long kap_hooks_missed(void)
 {
-	unsigned long n = 0;
+	unsigned long n = atomic_long_read(&kap_fhooks_missed);
 	int i;
 
 	for (i = 0; i < ARRAY_SIZE(kap_kretprobes); i++)
-		n += kap_kretprobes[i]->nmissed;
-	for (i = 0; i < ARRAY_SIZE(kap_kprobes); i++)
-		n += kap_kprobes[i]->nmissed;
+		n += kap_kretprobes[i]->nmissed + kap_kretprobes[i]->kp.nmissed;
 	return n;
 }

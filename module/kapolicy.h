@@ -10,8 +10,9 @@
  *   sysfs   /sys/kernel/kapolicy, the control and counter surface
  *   policy  the policy table (policy.c) and what applying a policy does to
  *           a socket (apply.c)
- *   hooks   kprobes and tracepoints on the keepalive path (last up, first
- *           down: nothing runs in a hook before the rest exists)
+ *   hooks   tracepoints, ftrace hooks and kretprobes (setsockopt) on the
+ *           keepalive path (last up, first down: nothing runs in a hook
+ *           before the rest exists)
  *
  * Exit runs in the reverse order, except that the policy table is emptied
  * (and the sockets it governed reverted) first, while the hooks still keep

@@ -321,6 +321,26 @@ def churn(a):
     write_file(a.result, json.dumps({'done': done, 'errors': errors}) + '\n')
 
 
+def sockopts(a):
+    """Set keepalive options in a loop until killed: process-context load
+    on the setsockopt path while softirqs run keepalive timers."""
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, stop)
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    n = 0
+    try:
+        while True:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, n & 1)
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 1 + n % 100)
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, n & 1)
+            n += 1
+    except KeyboardInterrupt:
+        pass
+    if a.result:
+        write_file(a.result, '%d\n' % n)
+
+
 def ctl(a):
     cmds = a.commands
     if cmds == ['-']:
@@ -409,6 +429,8 @@ def main():
     ch.add_argument('--seconds', type=float, default=5)
     ch.add_argument('--keepalive', action='store_true')
     ch.add_argument('--result', required=True)
+    so = sub.add_parser('sockopts')
+    so.add_argument('--result', help='the number of rounds, on SIGINT')
     ct = sub.add_parser('ctl')
     ct.add_argument('--hold', type=float, default=0,
                     help='seconds to live on after each write')
@@ -417,7 +439,7 @@ def main():
                     help="commands, or '-': one per line on stdin")
     a = p.parse_args()
     {'server': server, 'client': client, 'wire': wire, 'ctl': ctl,
-     'churn': churn}[a.role](a)
+     'churn': churn, 'sockopts': sockopts}[a.role](a)
 
 
 if __name__ == '__main__':

@@ -16,7 +16,7 @@
 PORT=6000
 
 setup
-ktap_plan 11
+ktap_plan 12
 ulimit -n 65536
 unload_mod_if_loaded
 
@@ -77,8 +77,9 @@ server_stop
 # veth backlog) and the timer retries it: kapolicy counts those in
 # probes_deferred, not against cnt.
 ka=$(( $(nstat_get $NS_C TcpExtTCPKeepAlive) - ka0 ))
-log "TcpExtTCPKeepAlive +$ka; kapolicy: sent $(kap_stat probes_sent), deferred $(kap_stat probes_deferred)"
+log "TcpExtTCPKeepAlive +$ka; kapolicy: sent $(kap_stat probes_sent), deferred $(kap_stat probes_deferred), hooks missed $(cat $SYSFS_DIR/limits/hooks_missed)"
 expect_eq "probes_sent + probes_deferred stays exact (TcpExtTCPKeepAlive)" "$ka" \
 	"$(( $(kap_stat probes_sent) + $(kap_stat probes_deferred) ))"
+expect_eq "no hook call was missed" 0 "$(cat $SYSFS_DIR/limits/hooks_missed)"
 unload_mod
 ktap_finish

@@ -190,6 +190,11 @@ verdict() {
 	if [ -f "$res/verdict" ] && [ -f "$res/summary" ]; then
 		read -r _ pass _ fail _ skip < <(head -n 1 "$res/summary")
 		fail=$((fail + $(tail -n +2 "$res/summary" | grep -c . || true)))
+		# a run in which nothing ran (every test skipped) proves nothing
+		if [ "$pass" -eq 0 ] && [ "$fail" -eq 0 ]; then
+			why="no test passed (skipped: $skip)"
+			fail=1
+		fi
 	else
 		why="no verdict from the guest"
 		[ -f "$res/hang" ] && why="$why: $(cat "$res/hang")"
