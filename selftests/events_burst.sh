@@ -35,7 +35,7 @@ function burst() {
 	# ip netns exec execs kaptool: $! is the process to stop
 	storm_pids=()
 	for i in $(seq "$(nproc)"); do
-		ip netns exec $NS_C $KAPTOOL sockopts --result "$WORK/$name.storm$i" &
+		ip netns exec $NS_C $KAPTOOL storm --result "$WORK/$name.storm$i" &
 		storm_pids+=($!)
 	done
 	client_wait 120 || log "$name: the client did not report"

@@ -321,7 +321,7 @@ def churn(a):
     write_file(a.result, json.dumps({'done': done, 'errors': errors}) + '\n')
 
 
-def sockopts(a):
+def storm(a):
     """Set keepalive options in a loop until killed: process-context load
     on the setsockopt path while softirqs run keepalive timers."""
     def stop(signum, frame):
@@ -429,7 +429,7 @@ def main():
     ch.add_argument('--seconds', type=float, default=5)
     ch.add_argument('--keepalive', action='store_true')
     ch.add_argument('--result', required=True)
-    so = sub.add_parser('sockopts')
+    so = sub.add_parser('storm')
     so.add_argument('--result', help='the number of rounds, on SIGINT')
     ct = sub.add_parser('ctl')
     ct.add_argument('--hold', type=float, default=0,
@@ -439,7 +439,7 @@ def main():
                     help="commands, or '-': one per line on stdin")
     a = p.parse_args()
     {'server': server, 'client': client, 'wire': wire, 'ctl': ctl,
-     'churn': churn, 'sockopts': sockopts}[a.role](a)
+     'churn': churn, 'storm': storm}[a.role](a)
 
 
 if __name__ == '__main__':
