@@ -240,7 +240,6 @@ static void kap_check_answer(const struct sock *sk)
  */
 struct kap_timer_ctx {
 	const struct timer_list *timer;
-	struct sock *sk;
 	bool wakeup;
 	u8 probes_out;		/* icsk_probes_out before the probe */
 };
@@ -265,7 +264,6 @@ static void kap_tp_timer_entry(void *data, struct timer_list *t,
 	/* The timer holds a reference on sk until the callback ends. */
 	ctx = this_cpu_ptr(&kap_timer_ctx);
 	ctx->timer = t;
-	ctx->sk = sk;
 	ctx->wakeup = false;
 	kap_check_answer(sk);
 }
@@ -275,17 +273,16 @@ static void kap_tp_timer_exit(void *data, struct timer_list *t)
 	struct kap_timer_ctx *ctx = this_cpu_ptr(&kap_timer_ctx);
 
 	/* sk may be gone now: compare pointers only */
-	if (ctx->timer == t) {
+	if (ctx->timer == t)
 		ctx->timer = NULL;
-		ctx->sk = NULL;
-		ctx->wakeup = false;
-	}
 }
 
 /* Whether this CPU runs the keepalive timer of sk right now. */
 static bool kap_in_timer_of(const struct sock *sk)
 {
-	return in_serving_softirq() && this_cpu_read(kap_timer_ctx.sk) == sk;
+	return in_serving_softirq() &&
+	       this_cpu_read(kap_timer_ctx.timer) ==
+	       &inet_csk(sk)->icsk_keepalive_timer;
 }
 
 /* ---- tcp_write_wakeup and the re-arm that follows ---------------------- */

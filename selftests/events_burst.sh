@@ -21,7 +21,7 @@ load_mod
 net_setup
 
 function burst() {
-	local name=$1 fault=$2 wait=$3
+	local name=$1 fault=$2 wait=$3 idle=$4
 	log "---- burst: $name, $N connections ----"
 	STATS=$WORK/$name.stats
 	EV=$WORK/$name.events
@@ -29,7 +29,7 @@ function burst() {
 	ka0=$(nstat_get $NS_C TcpExtTCPKeepAlive)
 	kap_stats_snapshot "$STATS"
 	trace_start
-	client_start $S4 $PORT --count $N --wait "$wait" --keepalive --idle 2 \
+	client_start $S4 $PORT --count $N --wait "$wait" --keepalive --idle "$idle" \
 		--intvl 1 --cnt 3
 	[ "$fault" != none ] && $fault
 	# ip netns exec execs kaptool: $! is the process to stop
@@ -57,7 +57,7 @@ function burst() {
 		"timeouts +$(kap_stat_delta "$STATS" timeouts)"
 }
 
-burst alive none 4.5
+burst alive none 4.5 2
 if [ "$SENT" -ge $N ]; then
 	ok "alive: every connection probed ($SENT probes)"
 else
@@ -72,7 +72,9 @@ expect_eq "alive: probes_answered equals probes_sent" "$SENT" \
 expect_eq "alive: the events match the counters" "$SENT $SENT" \
 	"$(trace_count "$EV" probe_sent) $(trace_count "$EV" probe_answered)"
 
-burst dead fault_drop 30
+# idle 5: opening 1000 connections under emulation can take seconds, and
+# the fault must be in place before the first of them probes
+burst dead fault_drop 30 5
 expect_eq "dead: every connection ends with ETIMEDOUT" "$N ETIMEDOUT" "$(client_errors)"
 expect_eq "dead: cnt probes each: probes_sent = 3 x $N" $((3 * N)) "$SENT"
 expect_eq "dead: TcpExtTCPKeepAlive agrees (sent + deferred)" "$KA" $((SENT + DEFERRED))
