@@ -39,29 +39,28 @@
 #include <net/net_namespace.h>
 #include <net/tcp.h>
 
-#include "kapolicy.h"
+#include "apply.h"
 #include "events.h"
+#include "socks.h"
+#include "stats.h"
+#include "table.h"
 #include "trace.h"
 
 #define KAP_WALK_BATCH		64	/* sockets locked per bucket pass */
 #define KAP_WALK_HASHINFOS	64	/* distinct ehash tables per pass */
 
-bool kap_sock_is_v4(const struct sock *sk)
+static bool kap_enforce = true;
+
+/* Policies are applied (1, the default) or only observed (0). */
+bool kap_apply_enforcing(void)
 {
-#if IS_ENABLED(CONFIG_IPV6)
-	if (sk->sk_family == AF_INET6)
-		return ipv6_addr_v4mapped(&sk->sk_v6_daddr);
-#endif
-	return true;
+	return READ_ONCE(kap_enforce);
 }
 
-void kap_sock_key(const struct sock *sk, struct kap_sock_key *k)
+/* The caller reconciles: nothing changes on sockets until it does. */
+void kap_apply_set_enforce(bool on)
 {
-	k->lport = inet_sk(sk)->inet_num;
-	k->rport = ntohs(inet_sk(sk)->inet_dport);
-	k->family = kap_sock_is_v4(sk) ? 4 : 6;
-	k->netns = sock_net(sk)->ns.inum;
-	k->cgrp = sock_cgroup_ptr((struct sock_cgroup_data *)&sk->sk_cgrp_data);
+	WRITE_ONCE(kap_enforce, on);
 }
 
 /* ---- the socket's keepalive values -------------------------------------- */
@@ -85,10 +84,11 @@ static void kap_read(const struct sock *sk, struct kap_values *v)
 	v->keepalive = sock_flag(sk, SOCK_KEEPOPEN);
 }
 
-/* Re-arms the keepalive timer for the idle time now in force, as
+/*
+ * Re-arms the keepalive timer for the idle time now in force, as
  * TCP_KEEPIDLE does (tcp_sock_set_keepidle_locked()).
  */
-static void kap_rearm(struct sock *sk)
+static void kap_keepalive_rearm(struct sock *sk)
 {
 	struct tcp_sock *tp = tcp_sk(sk);
 	u32 when, elapsed;
@@ -131,7 +131,7 @@ static void kap_write(struct sock *sk, const struct kap_values *v, u8 fields)
 		kap_set_keepalive(sk, v->keepalive);
 	if (fields & KAP_F_IDLE) {
 		WRITE_ONCE(tp->keepalive_time, v->idle);
-		kap_rearm(sk);
+		kap_keepalive_rearm(sk);
 	}
 }
 
@@ -310,35 +310,41 @@ static void kap_app_fn(struct kap_sock_state *st, void *arg)
 	r->port = st->port;
 }
 
-static u8 kap_sockopt_field(int level, int optname)
+/* The one map of each socket value to its socket option and policy key. */
+static const struct {
+	enum kap_field field;
+	int level, optname;
+	enum kap_key key;
+} kap_fields[] = {
+	{ KAP_F_IDLE, SOL_TCP, TCP_KEEPIDLE, KAP_KEY_IDLE },
+	{ KAP_F_INTVL, SOL_TCP, TCP_KEEPINTVL, KAP_KEY_INTVL },
+	{ KAP_F_CNT, SOL_TCP, TCP_KEEPCNT, KAP_KEY_CNT },
+	{ KAP_F_USER_TIMEOUT, SOL_TCP, TCP_USER_TIMEOUT, KAP_KEY_USER_TIMEOUT },
+	{ KAP_F_KEEPALIVE, SOL_SOCKET, SO_KEEPALIVE, KAP_KEY_KEEPALIVE },
+};
+
+/* The KAP_F_* value a setsockopt(level, optname) sets; 0: none of them. */
+u8 kap_sockopt_field(int level, int optname)
 {
-	if (level == SOL_SOCKET)
-		return optname == SO_KEEPALIVE ? KAP_F_KEEPALIVE : 0;
-	if (level != SOL_TCP)
-		return 0;
-	switch (optname) {
-	case TCP_KEEPIDLE:
-		return KAP_F_IDLE;
-	case TCP_KEEPINTVL:
-		return KAP_F_INTVL;
-	case TCP_KEEPCNT:
-		return KAP_F_CNT;
-	case TCP_USER_TIMEOUT:
-		return KAP_F_USER_TIMEOUT;
-	default:
-		return 0;
-	}
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(kap_fields); i++)
+		if (kap_fields[i].level == level &&
+		    kap_fields[i].optname == optname)
+			return kap_fields[i].field;
+	return 0;
 }
 
+/* The KAP_F_* values policy p gives. */
 static u8 kap_policy_fields(const struct kap_policy *p)
 {
-	u32 k = p->spec.keys;
+	unsigned int i;
+	u8 fields = 0;
 
-	return (k & KAP_KEY_BIT(KAP_KEY_IDLE) ? KAP_F_IDLE : 0) |
-	       (k & KAP_KEY_BIT(KAP_KEY_INTVL) ? KAP_F_INTVL : 0) |
-	       (k & KAP_KEY_BIT(KAP_KEY_CNT) ? KAP_F_CNT : 0) |
-	       (k & KAP_KEY_BIT(KAP_KEY_USER_TIMEOUT) ? KAP_F_USER_TIMEOUT : 0) |
-	       (p->spec.keepalive ? KAP_F_KEEPALIVE : 0);
+	for (i = 0; i < ARRAY_SIZE(kap_fields); i++)
+		if (p->spec.keys & KAP_KEY_BIT(kap_fields[i].key))
+			fields |= kap_fields[i].field;
+	return fields;
 }
 
 /*
@@ -365,7 +371,7 @@ void kap_app_setsockopt(struct sock *sk, int level, int optname)
 	kap_plan(sk, p, &now, &want);
 	r.id = p->id;
 	r.field = field;
-	if (p->spec.mode == KAP_MODE_OVERRIDE && kap_policy_enforcing()) {
+	if (p->spec.mode == KAP_MODE_OVERRIDE && kap_apply_enforcing()) {
 		switch (field) {
 		case KAP_F_IDLE:
 			r.overrule = now.idle != want.idle;
@@ -401,18 +407,26 @@ out:
 	rcu_read_unlock();
 }
 
-/* ---- existing connections ---------------------------------------------- */
+/* ---- new and existing connections -------------------------------------- */
+
+/* The policy that governs sk if it opens now; NULL: none.  Under RCU. */
+struct kap_policy *kap_apply_policy_for(const struct sock *sk)
+{
+	struct kap_sock_key k;
+
+	if (!kap_apply_enforcing())
+		return NULL;
+	kap_sock_key(sk, &k);
+	return kap_policy_match(&k);
+}
 
 /* The policy that should govern sk now; cur is the one that does. */
 static struct kap_policy *kap_desired(struct sock *sk, struct kap_policy *cur)
 {
-	struct kap_sock_key k;
-
 	if (!((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT)) ||
-	    !kap_policy_enforcing())
+	    !kap_apply_enforcing())
 		return cur && kap_policy_is_live(cur) ? cur : NULL;
-	kap_sock_key(sk, &k);
-	return kap_policy_match(&k);
+	return kap_apply_policy_for(sk);
 }
 
 /* Whether sk must change hands; under RCU. */
@@ -503,10 +517,10 @@ static void kap_walk_hashinfo(struct inet_hashinfo *h)
  * Brings every established TCP connection of every network namespace in
  * line with the live table: governed by the policy that matches it now
  * (none while not enforcing), reverted if its policy is gone.  Process
- * context, kap_policy_lock held.  Namespaces share one hash table unless
+ * context, the control lock held.  Namespaces share one hash table unless
  * net.ipv4.tcp_child_ehash_entries gave them their own.
  */
-int kap_reconcile(void)
+void kap_reconcile(void)
 {
 	struct inet_hashinfo *tables[KAP_WALK_HASHINFOS];
 	struct net *nets[KAP_WALK_HASHINFOS];
@@ -541,5 +555,4 @@ int kap_reconcile(void)
 		}
 		done += n;
 	} while (more);
-	return 0;
 }

@@ -11,6 +11,15 @@
 
 #include "parse.h"
 
+/* Why a policy was applied (the policy_applied event's trigger). */
+enum kap_trigger {
+	KAP_TRIGGER_CONNECT,
+	KAP_TRIGGER_ACCEPT,
+	KAP_TRIGGER_EXISTING,
+	KAP_TRIGGER_SETSOCKOPT,
+	KAP_TRIGGER_REVERT,
+};
+
 struct kap_event {
 	const struct sock *sk;
 	const char *policy;	/* the governing policy's name; NULL: none */

@@ -76,72 +76,24 @@
 #include <net/ipv6.h>
 #include <net/tcp.h>
 
-#include "kapolicy.h"
+#include "apply.h"
 #include "events.h"
+#include "kapolicy.h"
+#include "socks.h"
+#include "stats.h"
+#include "table.h"
 #include "trace.h"
-
-/* ---- what an event says about its socket ---------------------------- */
-
-void kap_event_sock_info(const struct kap_event *ev, struct kap_sock_info *i)
-{
-	const struct sock *sk = ev->sk;
-	const struct inet_sock *inet = inet_sk(sk);
-	const struct tcp_sock *tp = tcp_sk(sk);
-
-	memset(&i->src, 0, sizeof(i->src));
-	memset(&i->dst, 0, sizeof(i->dst));
-	if (kap_sock_is_v4(sk)) {
-		struct sockaddr_in *s = (struct sockaddr_in *)&i->src;
-		struct sockaddr_in *d = (struct sockaddr_in *)&i->dst;
-
-		i->family = 4;
-		s->sin_family = AF_INET;
-		s->sin_addr.s_addr = inet->inet_rcv_saddr;
-		s->sin_port = inet->inet_sport;
-		d->sin_family = AF_INET;
-		d->sin_addr.s_addr = inet->inet_daddr;
-		d->sin_port = inet->inet_dport;
-	} else {
-		i->family = 6;
-		i->src.sin6_family = AF_INET6;
-		i->dst.sin6_family = AF_INET6;
-#if IS_ENABLED(CONFIG_IPV6)
-		i->src.sin6_addr = sk->sk_v6_rcv_saddr;
-		i->dst.sin6_addr = sk->sk_v6_daddr;
-#endif
-		i->src.sin6_port = inet->inet_sport;
-		i->dst.sin6_port = inet->inet_dport;
-	}
-	i->cgroup = cgroup_id(sock_cgroup_ptr((struct sock_cgroup_data *)&sk->sk_cgrp_data));
-	i->netns = sock_net(sk)->ns.inum;
-	i->policy = ev->policy ?: "-";
-	i->idle = keepalive_time_when(tp) / HZ;
-	i->intvl = keepalive_intvl_when(tp) / HZ;
-	i->cnt = keepalive_probes(tp);
-	i->user_timeout = READ_ONCE(inet_csk(sk)->icsk_user_timeout);
-}
-
-/*
- * The service port of a connection whose opening kapolicy did not see
- * (established before the module, or untracked then): the local port if it
- * lies outside the namespace's ephemeral range (net.ipv4.ip_local_port_range:
- * a server's port, or one a client bound on purpose), else the remote port.
- */
-u16 kap_service_port_guess(const struct sock *sk)
-{
-	u16 lport = inet_sk(sk)->inet_num;
-	int low, high;
-
-	inet_get_local_port_range(sock_net(sk), &low, &high);
-	if (lport < low || lport > high)
-		return lport;
-	return ntohs(inet_sk(sk)->inet_dport);
-}
 
 /* ---- per-socket state helpers ------------------------------------------ */
 
+/* The service port and governing policy of a socket. */
+struct kap_sock_ctx {
+	u16 port;
+	struct kap_policy *policy;	/* valid under rcu_read_lock() */
+};
+
 /* The service port and governing policy of sk; call under RCU. */
-void kap_sock_ctx(const struct sock *sk, struct kap_sock_ctx *ctx)
+static void kap_sock_ctx(const struct sock *sk, struct kap_sock_ctx *ctx)
 {
 	struct kap_sock_state st = {};
 
@@ -326,7 +278,7 @@ static void kap_wakeup(struct pt_regs *regs)
  * the probe in icsk_probes_out if it went out (the function returned <= 0),
  * or it retries soon because local congestion dropped it (> 0).
  */
-static void kap_rearm(struct pt_regs *regs)
+static void kap_timer_rearmed(struct pt_regs *regs)
 {
 	struct sock *sk = (struct sock *)regs_get_kernel_argument(regs, 0);
 	struct kap_timer_ctx *ctx = this_cpu_ptr(&kap_timer_ctx);
@@ -459,15 +411,6 @@ struct kap_setsockopt {
 	int optname;
 };
 
-static bool kap_sockopt_watched(int level, int optname)
-{
-	if (level == SOL_SOCKET)
-		return optname == SO_KEEPALIVE;
-	return level == SOL_TCP &&
-	       (optname == TCP_KEEPIDLE || optname == TCP_KEEPINTVL ||
-		optname == TCP_KEEPCNT || optname == TCP_USER_TIMEOUT);
-}
-
 /* tcp_setsockopt(sk, level, optname, optval, optlen) */
 static int kap_tcp_setsockopt_entry(struct kretprobe_instance *ri,
 				    struct pt_regs *regs)
@@ -477,7 +420,7 @@ static int kap_tcp_setsockopt_entry(struct kretprobe_instance *ri,
 	s->sk = (struct sock *)regs_get_kernel_argument(regs, 0);
 	s->level = regs_get_kernel_argument(regs, 1);
 	s->optname = regs_get_kernel_argument(regs, 2);
-	return !kap_sockopt_watched(s->level, s->optname);
+	return !kap_sockopt_field(s->level, s->optname);
 }
 
 NOKPROBE_SYMBOL(kap_tcp_setsockopt_entry);
@@ -491,7 +434,7 @@ static int kap_sock_setsockopt_entry(struct kretprobe_instance *ri,
 
 	s->level = regs_get_kernel_argument(regs, 1);
 	s->optname = regs_get_kernel_argument(regs, 2);
-	if (!kap_sockopt_watched(s->level, s->optname) || !sock->sk ||
+	if (!kap_sockopt_field(s->level, s->optname) || !sock->sk ||
 	    !kap_sock_is_tcp(sock->sk))
 		return 1;
 	s->sk = sock->sk;
@@ -551,14 +494,10 @@ static void kap_conn_opened(struct sock *sk, bool passive)
 		.port = passive ? inet_sk(sk)->inet_num
 				: ntohs(inet_sk(sk)->inet_dport),
 	};
-	struct kap_policy *p = NULL;
-	struct kap_sock_key key;
+	struct kap_policy *p;
 
 	rcu_read_lock();
-	if (kap_policy_enforcing()) {
-		kap_sock_key(sk, &key);
-		p = kap_policy_match(&key);
-	}
+	p = kap_apply_policy_for(sk);
 	/*
 	 * Track sockets that may probe or that a policy governs; reset a
 	 * stale entry in any case.
@@ -706,7 +645,7 @@ static void notrace kap_fhook_call(unsigned long ip, unsigned long parent_ip,
 
 static struct kap_fhook kap_fhooks[] = {
 	{ .name = "tcp_write_wakeup", .fn = kap_wakeup },
-	{ .name = "inet_csk_reset_keepalive_timer", .fn = kap_rearm },
+	{ .name = "inet_csk_reset_keepalive_timer", .fn = kap_timer_rearmed },
 	{ .name = "tcp_v4_err", .fn = kap_v4_err },
 #if IS_ENABLED(CONFIG_IPV6)
 	{ .name = "tcp_v6_err", .fn = kap_v6_err },

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Module entry and exit.  Init brings the pieces up in dependency order and
- * unwinds through the goto ladder on failure; exit is its mirror image.
- * The hooks come last and go first (after the policy table is emptied,
- * which needs them): once kap_hooks_uninit() returns, no handler runs and
- * the state below can be freed.
+ * Module entry and exit.  Init brings the pieces up bottom up (kapolicy.h
+ * lists them) and unwinds through the goto ladder on failure; exit is its
+ * mirror image.  The control surface comes last, so that no command
+ * arrives before the hooks are in place, and goes first; then the policy
+ * table is emptied (and the sockets it governed reverted) while the hooks
+ * still keep the per-socket state exact.  Once kap_hooks_uninit() returns,
+ * no handler runs and the state below can be freed.
  */
 #include <linux/module.h>
 
@@ -20,25 +22,24 @@ static int __init kap_init(void)
 	ret = kap_socks_init();
 	if (ret)
 		goto err_socks;
-	ret = kap_sysfs_init();
+	ret = kap_table_init();
 	if (ret)
-		goto err_sysfs;
-	ret = kap_policy_init();
-	if (ret)
-		goto err_policy;
+		goto err_table;
 	ret = kap_hooks_init();
 	if (ret)
 		goto err_hooks;
-	kap_policy_ready();
+	ret = kap_sysfs_init();
+	if (ret)
+		goto err_sysfs;
 
 	pr_info("kapolicy %s loaded\n", KAP_VERSION);
 	return 0;
 
-err_hooks:
-	kap_policy_uninit();
-err_policy:
-	kap_sysfs_uninit();
 err_sysfs:
+	kap_hooks_uninit();
+err_hooks:
+	kap_table_uninit();
+err_table:
 	kap_socks_uninit();
 err_socks:
 	kap_stats_uninit();
@@ -48,9 +49,10 @@ err_stats:
 
 static void __exit kap_exit(void)
 {
-	kap_policy_uninit();	/* reverts governed sockets; hooks still up */
-	kap_hooks_uninit();
 	kap_sysfs_uninit();
+	kap_control_uninit();	/* reverts governed sockets; hooks still up */
+	kap_hooks_uninit();
+	kap_table_uninit();
 	kap_socks_uninit();
 	kap_stats_uninit();
 	pr_info("kapolicy %s unloaded\n", KAP_VERSION);

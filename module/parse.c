@@ -55,9 +55,9 @@ struct kap_word {
 #define KAP_QUOTE_MAX	40	/* bytes of a bad value quoted in a message */
 
 /* Sets e and returns its errno: "FIELD: 'VALUE' PROBLEM; allowed ALLOWED" */
-static int kap_fail(struct kap_parse_error *e, int err, const char *field,
-		    const char *value, size_t vlen, const char *problem,
-		    const char *allowed)
+static int kap_parse_fail(struct kap_parse_error *e, int err, const char *field,
+			  const char *value, size_t vlen, const char *problem,
+			  const char *allowed)
 {
 	int n = vlen > KAP_QUOTE_MAX ? KAP_QUOTE_MAX : (int)vlen;
 
@@ -90,8 +90,8 @@ static int kap_split(const char *buf, size_t len, struct kap_word *words,
 		if (i == len)
 			break;
 		if (n == max)
-			return kap_fail(e, -EINVAL, "line", NULL, 0,
-					"has too many words", "at most 16 keys");
+			return kap_parse_fail(e, -EINVAL, "line", NULL, 0,
+					      "has too many words", "at most 16 keys");
 		words[n].p = buf + i;
 		while (i < len && buf[i] != ' ' && buf[i] != '\t')
 			i++;
@@ -119,16 +119,16 @@ static int kap_line(const char *buf, size_t len, struct kap_parse_error *e)
 		unsigned char c = buf[i];
 
 		if (!c)
-			return kap_fail(e, -EINVAL, "line", NULL, 0,
-					"contains a NUL byte", NULL);
+			return kap_parse_fail(e, -EINVAL, "line", NULL, 0,
+					      "contains a NUL byte", NULL);
 		if (c < 0x20 && c != '\t')
-			return kap_fail(e, -EINVAL, "line", NULL, 0,
-					"contains a control character",
-					"printable characters, spaces, tabs");
+			return kap_parse_fail(e, -EINVAL, "line", NULL, 0,
+					      "contains a control character",
+					      "printable characters, spaces, tabs");
 		if (c >= 0x7f)
-			return kap_fail(e, -EINVAL, "line", NULL, 0,
-					"contains a non-ASCII byte",
-					"printable ASCII");
+			return kap_parse_fail(e, -EINVAL, "line", NULL, 0,
+					      "contains a non-ASCII byte",
+					      "printable ASCII");
 	}
 	return (int)len;
 }
@@ -153,8 +153,8 @@ static int kap_name(const struct kap_word *w, char *name,
 		    struct kap_parse_error *e)
 {
 	if (!kap_name_valid(w->p, w->len))
-		return kap_fail(e, -EINVAL, "name", w->p, w->len, "is not a valid name",
-				"1-31 characters from A-Z a-z 0-9 _ -");
+		return kap_parse_fail(e, -EINVAL, "name", w->p, w->len, "is not a valid name",
+				      "1-31 characters from A-Z a-z 0-9 _ -");
 	memcpy(name, w->p, w->len);
 	name[w->len] = '\0';
 	return 0;
@@ -193,14 +193,18 @@ static int kap_value_number(const char *key, const char *p, size_t len,
 	int ret = kap_number(p, len, min, max, out);
 
 	if (ret == -EINVAL)
-		return kap_fail(e, ret, key, p, len, "is not a number", allowed);
+		return kap_parse_fail(e, ret, key, p, len, "is not a number", allowed);
 	if (ret == -ERANGE)
-		return kap_fail(e, ret, key, p, len, "is out of range", allowed);
+		return kap_parse_fail(e, ret, key, p, len, "is out of range", allowed);
 	return 0;
 }
 
-static int kap_value_ports(const char *key, const char *p, size_t len,
-			   struct kap_port_range *r, struct kap_parse_error *e)
+/*
+ * A port or port range, P or P-Q: the lport=/rport= value (and kapctl's
+ * --port filters).  Returns 0, or -EINVAL/-ERANGE with e set, naming key.
+ */
+int kap_parse_ports(const char *key, const char *p, size_t len,
+		    struct kap_port_range *r, struct kap_parse_error *e)
 {
 	static const char allowed[] = "P or P-Q with 1 <= P <= Q <= 65535";
 	const char *dash = memchr(p, '-', len);
@@ -220,13 +224,13 @@ static int kap_value_ports(const char *key, const char *p, size_t len,
 		}
 	}
 	if (ret == -EINVAL)
-		return kap_fail(e, ret, key, p, len, "is not a port or port range",
-				allowed);
+		return kap_parse_fail(e, ret, key, p, len, "is not a port or port range",
+				      allowed);
 	if (ret == -ERANGE)
-		return kap_fail(e, ret, key, p, len, "is out of range", allowed);
+		return kap_parse_fail(e, ret, key, p, len, "is out of range", allowed);
 	if (lo > hi)
-		return kap_fail(e, -EINVAL, key, p, len, "is a reversed range",
-				allowed);
+		return kap_parse_fail(e, -EINVAL, key, p, len, "is a reversed range",
+				      allowed);
 	r->lo = lo;
 	r->hi = hi;
 	return 0;
@@ -253,34 +257,34 @@ static int kap_spec_word(const struct kap_word *w, struct kap_spec *s,
 	u64 n;
 
 	if (!eq || eq == w->p)
-		return kap_fail(e, -EINVAL, "policy", w->p, w->len,
-				"is not KEY=VALUE", NULL);
+		return kap_parse_fail(e, -EINVAL, "policy", w->p, w->len,
+				      "is not KEY=VALUE", NULL);
 	k = kap_key_lookup(w->p, eq - w->p);
 	if (k < 0)
-		return kap_fail(e, -EINVAL, "key", w->p, eq - w->p, "is unknown",
-				"family lport rport cgroup netns idle intvl cnt user_timeout keepalive mode order");
+		return kap_parse_fail(e, -EINVAL, "key", w->p, eq - w->p, "is unknown",
+				      "family lport rport cgroup netns idle intvl cnt user_timeout keepalive mode order");
 	if (s->keys & KAP_KEY_BIT(k))
-		return kap_fail(e, -EINVAL, kap_key_names[k], NULL, 0,
-				"is given twice", "each key once");
+		return kap_parse_fail(e, -EINVAL, kap_key_names[k], NULL, 0,
+				      "is given twice", "each key once");
 	v = eq + 1;
 	vlen = w->p + w->len - v;
 	if (!vlen)
-		return kap_fail(e, -EINVAL, kap_key_names[k], NULL, 0,
-				"has no value", NULL);
+		return kap_parse_fail(e, -EINVAL, kap_key_names[k], NULL, 0,
+				      "has no value", NULL);
 
 	switch (k) {
 	case KAP_KEY_FAMILY:
 		if (vlen == 1 && (*v == '4' || *v == '6'))
 			s->family = *v - '0';
 		else
-			ret = kap_fail(e, -EINVAL, "family", v, vlen,
-				       "is not an address family", "4 or 6");
+			ret = kap_parse_fail(e, -EINVAL, "family", v, vlen,
+					     "is not an address family", "4 or 6");
 		break;
 	case KAP_KEY_LPORT:
-		ret = kap_value_ports("lport", v, vlen, &s->lport, e);
+		ret = kap_parse_ports("lport", v, vlen, &s->lport, e);
 		break;
 	case KAP_KEY_RPORT:
-		ret = kap_value_ports("rport", v, vlen, &s->rport, e);
+		ret = kap_parse_ports("rport", v, vlen, &s->rport, e);
 		break;
 	case KAP_KEY_CGROUP:
 		ret = kap_value_number("cgroup", v, vlen, 1, ~0ULL,
@@ -321,8 +325,8 @@ static int kap_spec_word(const struct kap_word *w, struct kap_spec *s,
 		if (vlen == 2 && !memcmp(v, "on", 2))
 			s->keepalive = true;
 		else
-			ret = kap_fail(e, -EINVAL, "keepalive", v, vlen,
-				       "is not a keepalive setting", "on");
+			ret = kap_parse_fail(e, -EINVAL, "keepalive", v, vlen,
+					     "is not a keepalive setting", "on");
 		break;
 	case KAP_KEY_MODE:
 		if (vlen == 4 && !memcmp(v, "fill", 4))
@@ -330,8 +334,8 @@ static int kap_spec_word(const struct kap_word *w, struct kap_spec *s,
 		else if (vlen == 8 && !memcmp(v, "override", 8))
 			s->mode = KAP_MODE_OVERRIDE;
 		else
-			ret = kap_fail(e, -EINVAL, "mode", v, vlen,
-				       "is not a mode", "fill or override");
+			ret = kap_parse_fail(e, -EINVAL, "mode", v, vlen,
+					     "is not a mode", "fill or override");
 		break;
 	case KAP_KEY_ORDER:
 		ret = kap_value_number("order", v, vlen, 0, KAP_ORDER_MAX,
@@ -356,8 +360,8 @@ static int kap_spec_words(const struct kap_word *w, int n, struct kap_spec *s,
 			return ret;
 	}
 	if (!(s->keys & KAP_ACTION_KEYS))
-		return kap_fail(e, -EINVAL, "policy", NULL, 0, "has no action",
-				"at least one of idle intvl cnt user_timeout keepalive");
+		return kap_parse_fail(e, -EINVAL, "policy", NULL, 0, "has no action",
+				      "at least one of idle intvl cnt user_timeout keepalive");
 	s->keys |= KAP_KEY_BIT(KAP_KEY_MODE);	/* fill unless given */
 	return 0;
 }
@@ -413,27 +417,28 @@ int kap_parse_command(const char *buf, size_t len, struct kap_command *cmd,
 	if (n < 0)
 		return n;
 	if (!n)
-		return kap_fail(e, -EINVAL, "command", NULL, 0, "is missing",
-				"add del flush move begin commit abort");
+		return kap_parse_fail(e, -EINVAL, "command", NULL, 0, "is missing",
+				      "add del flush move begin commit abort");
 	for (c = 0; c < ARRAY_SIZE(kap_commands); c++)
 		if (kap_word_is(&w[0], kap_commands[c].name))
 			break;
 	if (c == ARRAY_SIZE(kap_commands))
-		return kap_fail(e, -EINVAL, "command", w[0].p, w[0].len, "is unknown",
-				"add del flush move begin commit abort");
+		return kap_parse_fail(e, -EINVAL, "command", w[0].p, w[0].len, "is unknown",
+				      "add del flush move begin commit abort");
 	cmd->op = kap_commands[c].op;
 
 	if (kap_commands[c].words >= 0 && n - 1 > kap_commands[c].words)
-		return kap_fail(e, -EINVAL, kap_commands[c].name, w[1 + kap_commands[c].words].p,
-				w[1 + kap_commands[c].words].len,
-				"is one word too many", NULL);
+		return kap_parse_fail(e, -EINVAL, kap_commands[c].name,
+				      w[1 + kap_commands[c].words].p,
+				      w[1 + kap_commands[c].words].len,
+				      "is one word too many", NULL);
 	if (kap_commands[c].words > 0 && n - 1 < kap_commands[c].words)
-		return kap_fail(e, -EINVAL, kap_commands[c].name, NULL, 0,
-				cmd->op == KAP_OP_MOVE ? "needs a name and a position" :
-				"needs a policy name", NULL);
+		return kap_parse_fail(e, -EINVAL, kap_commands[c].name, NULL, 0,
+				      cmd->op == KAP_OP_MOVE ? "needs a name and a position" :
+				      "needs a policy name", NULL);
 	if (cmd->op == KAP_OP_ADD && n < 2)
-		return kap_fail(e, -EINVAL, "add", NULL, 0,
-				"needs a policy name and KEY=VALUE words", NULL);
+		return kap_parse_fail(e, -EINVAL, "add", NULL, 0,
+				      "needs a policy name and KEY=VALUE words", NULL);
 
 	switch (cmd->op) {
 	case KAP_OP_ADD:
@@ -503,4 +508,26 @@ int kap_spec_format(const struct kap_spec *s, char *buf, size_t size)
 #undef KAP_SP
 #undef KAP_OUT
 	return (int)n;
+}
+
+/*
+ * Whether a socket with key k meets every match key of s but the cgroup:
+ * the one definition of matching, shared by the module's table and by
+ * kapctl sockets.  A cgroup key is the caller's to check (the kernel holds
+ * the cgroup itself, kapctl walks cgroupfs): s->keys says whether there is
+ * one.
+ */
+bool kap_spec_match(const struct kap_spec *s, const struct kap_match_key *k)
+{
+	if ((s->keys & KAP_KEY_BIT(KAP_KEY_FAMILY)) && s->family != k->family)
+		return false;
+	if ((s->keys & KAP_KEY_BIT(KAP_KEY_LPORT)) &&
+	    (k->lport < s->lport.lo || k->lport > s->lport.hi))
+		return false;
+	if ((s->keys & KAP_KEY_BIT(KAP_KEY_RPORT)) &&
+	    (k->rport < s->rport.lo || k->rport > s->rport.hi))
+		return false;
+	if ((s->keys & KAP_KEY_BIT(KAP_KEY_NETNS)) && s->netns != k->netns)
+		return false;
+	return true;
 }

@@ -105,6 +105,13 @@ struct kap_command {
 	struct kap_spec spec;		/* add */
 };
 
+/* What a socket is matched on, but its cgroup (kap_spec_match()). */
+struct kap_match_key {
+	u16 lport, rport;		/* host order */
+	u8 family;			/* 4 or 6; IPv4-mapped IPv6 is 4 */
+	u32 netns;			/* netns inode */
+};
+
 /* Why a command was refused: a negative errno and one line for people. */
 struct kap_parse_error {
 	int err;
@@ -115,6 +122,9 @@ int kap_parse_command(const char *buf, size_t len, struct kap_command *cmd,
 		      struct kap_parse_error *e);
 int kap_parse_spec(const char *buf, size_t len, struct kap_spec *spec,
 		   struct kap_parse_error *e);
+int kap_parse_ports(const char *key, const char *p, size_t len,
+		    struct kap_port_range *r, struct kap_parse_error *e);
+bool kap_spec_match(const struct kap_spec *s, const struct kap_match_key *k);
 int kap_spec_format(const struct kap_spec *spec, char *buf, size_t size);
 bool kap_name_valid(const char *name, size_t len);
 const char *kap_key_name(enum kap_key key);

@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
+ * What kapolicy knows of one socket: its identity (the key policies match,
+ * its address family, its service port), read off the socket, and its
+ * per-socket state.
+ *
  * Per-socket state: what kapolicy remembers of a TCP socket between two
  * hook calls (which way it was opened, the probe in flight, an ICMP error
  * that answered it).  The kernel gives a module no room in struct sock, so
@@ -22,17 +26,64 @@
  * also on PREEMPT_RT); every access to an entry's state happens under its
  * bucket lock, through kap_sock_call().
  */
+#include <linux/cgroup.h>
 #include <linux/hash.h>
 #include <linux/log2.h>
 #include <linux/moduleparam.h>
 #include <linux/spinlock.h>
 #include <linux/vmalloc.h>
+#include <net/inet_sock.h>
+#include <net/ip.h>
+#include <net/ipv6.h>
 
 #include "kapolicy.h"
+#include "socks.h"
 
 #define KAP_SOCKS_MIN		1024
 #define KAP_SOCKS_LIMIT		(16U << 20)
 #define KAP_SOCK_LOCK_BITS	10	/* 1024 hashed bucket locks */
+
+/* ---- identity ---------------------------------------------------------- */
+
+/* IPv4, or IPv4-mapped IPv6: what family=4 matches. */
+bool kap_sock_is_v4(const struct sock *sk)
+{
+#if IS_ENABLED(CONFIG_IPV6)
+	if (sk->sk_family == AF_INET6)
+		return ipv6_addr_v4mapped(&sk->sk_v6_daddr);
+#endif
+	return true;
+}
+
+void kap_sock_key(const struct sock *sk, struct kap_sock_key *k)
+{
+	k->m.lport = inet_sk(sk)->inet_num;
+	k->m.rport = ntohs(inet_sk(sk)->inet_dport);
+	k->m.family = kap_sock_is_v4(sk) ? 4 : 6;
+	k->m.netns = sock_net(sk)->ns.inum;
+	k->cgrp = sock_cgroup_ptr((struct sock_cgroup_data *)&sk->sk_cgrp_data);
+}
+
+/*
+ * The service port of a connection whose opening kapolicy did not see
+ * (established before the module, or untracked then): the local port if it
+ * lies outside the namespace's ephemeral range (net.ipv4.ip_local_port_range:
+ * a server's port, or one a client bound on purpose), else the remote port.
+ * A connection seen opening has its port in its state: the local port of an
+ * accepted one, the remote port of one the host opened.
+ */
+u16 kap_service_port_guess(const struct sock *sk)
+{
+	u16 lport = inet_sk(sk)->inet_num;
+	int low, high;
+
+	inet_get_local_port_range(sock_net(sk), &low, &high);
+	if (lport < low || lport > high)
+		return lport;
+	return ntohs(inet_sk(sk)->inet_dport);
+}
+
+/* ---- state -------------------------------------------------------------- */
 
 static unsigned int max_sockets = 65536;
 module_param(max_sockets, uint, 0444);

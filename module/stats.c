@@ -26,6 +26,7 @@
 #include <linux/vmalloc.h>
 
 #include "kapolicy.h"
+#include "stats.h"
 
 #define KAP_PORTS_MIN	16
 #define KAP_PORTS_LIMIT	65536
@@ -35,16 +36,8 @@ module_param(max_ports, uint, 0444);
 MODULE_PARM_DESC(max_ports,
 		 "service ports with their own counters (16-65536, default 1024)");
 
-const char *const kap_counter_names[KAP_NR_COUNTERS] = {
-	[KAP_SOCKETS_GOVERNED]	= "sockets_governed",
-	[KAP_KEEPALIVE_ENABLED]	= "keepalive_enabled",
-	[KAP_PROBES_SENT]	= "probes_sent",
-	[KAP_PROBES_ANSWERED]	= "probes_answered",
-	[KAP_PROBES_DEFERRED]	= "probes_deferred",
-	[KAP_PEER_RESETS]	= "peer_resets",
-	[KAP_ICMP_ERRORS]	= "icmp_errors",
-	[KAP_TIMEOUTS]		= "timeouts",
-	[KAP_APP_OVERRIDES]	= "app_overrides",
+static const char *const kap_counter_names[KAP_NR_COUNTERS] = {
+	KAP_COUNTERS(KAP_COUNTER_NAME)
 };
 
 struct kap_port_row {

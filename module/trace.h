@@ -27,6 +27,22 @@
 #include <linux/in6.h>
 
 #include "events.h"
+#include "parse.h"
+#include "socks.h"
+
+/* The values printed by name: the enums are defined once (events.h, socks.h) */
+TRACE_DEFINE_ENUM(KAP_TRIGGER_CONNECT);
+TRACE_DEFINE_ENUM(KAP_TRIGGER_ACCEPT);
+TRACE_DEFINE_ENUM(KAP_TRIGGER_EXISTING);
+TRACE_DEFINE_ENUM(KAP_TRIGGER_SETSOCKOPT);
+TRACE_DEFINE_ENUM(KAP_TRIGGER_REVERT);
+TRACE_DEFINE_ENUM(KAP_MODE_FILL);
+TRACE_DEFINE_ENUM(KAP_MODE_OVERRIDE);
+TRACE_DEFINE_ENUM(KAP_F_IDLE);
+TRACE_DEFINE_ENUM(KAP_F_INTVL);
+TRACE_DEFINE_ENUM(KAP_F_CNT);
+TRACE_DEFINE_ENUM(KAP_F_USER_TIMEOUT);
+TRACE_DEFINE_ENUM(KAP_F_KEEPALIVE);
 
 #define KAP_TP_SOCK_FIELDS						\
 	__field(u16, family)						\
@@ -175,13 +191,20 @@ TRACE_EVENT(policy_applied,
 	    TP_printk(KAP_TP_SOCK_FMT " trigger=%s mode=%s set=%s",
 		      KAP_TP_SOCK_ARGS,
 		      __print_symbolic(__entry->trigger,
-				       { 0, "connect" }, { 1, "accept" },
-				       { 2, "existing" }, { 3, "setsockopt" },
-				       { 4, "revert" }),
-		      __entry->mode ? "override" : "fill",
+				       { KAP_TRIGGER_CONNECT, "connect" },
+				       { KAP_TRIGGER_ACCEPT, "accept" },
+				       { KAP_TRIGGER_EXISTING, "existing" },
+				       { KAP_TRIGGER_SETSOCKOPT, "setsockopt" },
+				       { KAP_TRIGGER_REVERT, "revert" }),
+		      __print_symbolic(__entry->mode,
+				       { KAP_MODE_FILL, "fill" },
+				       { KAP_MODE_OVERRIDE, "override" }),
 		      __print_flags(__entry->set, ",",
-				    { 1, "idle" }, { 2, "intvl" }, { 4, "cnt" },
-				    { 8, "user_timeout" }, { 16, "keepalive" }))
+				    { KAP_F_IDLE, "idle" },
+				    { KAP_F_INTVL, "intvl" },
+				    { KAP_F_CNT, "cnt" },
+				    { KAP_F_USER_TIMEOUT, "user_timeout" },
+				    { KAP_F_KEEPALIVE, "keepalive" }))
 );
 
 #endif /* KAP_TRACE_H */

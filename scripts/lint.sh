@@ -16,15 +16,17 @@ n=0 failed=0
 echo "TAP version 13"
 echo "1..$((1 + ${#rels[@]}))"
 
-# Two files have one exemption each: module/compat.h is the one place where
+# Three files have exemptions: module/compat.h is the one place where
 # kernel versions may be named; module/trace.h shares its field lists
-# between events through macros that cannot be parenthesized.
+# between events through macros that cannot be parenthesized, and
+# module/counters.h is the one X-macro list of the counters.
 n=$((n + 1))
 cp_args=(--strict --no-tree --terse --show-types -f)
 out=$(cd "$top" && {
-	perl "$checkpatch" "${cp_args[@]}" $(printf '%s\n' "${files[@]}" | grep -vE '^module/(compat|trace).h$')
+	perl "$checkpatch" "${cp_args[@]}" $(printf '%s\n' "${files[@]}" | grep -vE '^module/(compat|trace|counters).h$')
 	perl "$checkpatch" "${cp_args[@]}" --ignore LINUX_VERSION_CODE,CONSTANT_COMPARISON module/compat.h
 	perl "$checkpatch" "${cp_args[@]}" --ignore COMPLEX_MACRO module/trace.h
+	perl "$checkpatch" "${cp_args[@]}" --ignore COMPLEX_MACRO,MACRO_ARG_REUSE module/counters.h
 } 2>&1)
 if ! grep -qE ':[0-9]+: (ERROR|WARNING|CHECK):' <<< "$out"; then
 	echo "ok $n checkpatch --strict: ${#files[@]} files clean"

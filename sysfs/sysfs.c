@@ -4,20 +4,21 @@
  * ABI documented in sysfs/ABI/sysfs-kernel-kapolicy; change both together.
  *
  *   version            module version
- *   control            policy table commands (policy.c)
+ *   control            policy table commands (module/control.c)
  *   enforce            apply policies (1) or only observe (0)
- *   policies/NAME/     one directory per policy (policy.c)
+ *   policies/NAME/     one directory per policy (policies.c)
  *   stats/<counter>    host-wide counters, one value per file
  *   ports              per service port counters (a table; binary
  *                      attribute, as it can outgrow a page)
  *   limits/            the bounded tables: their sizes, use and overflows
  *
- * Files are read and written in process context only.
+ * Files are read and written in process context only.  Everything shown
+ * here comes from the engine's interface, module/kapolicy.h.
  */
 #include <linux/kobject.h>
 #include <linux/sysfs.h>
 
-#include "kapolicy.h"
+#include "sysfs.h"
 
 static struct kobject *kap_kobj;
 
@@ -32,7 +33,7 @@ static struct kobj_attribute version_attr = __ATTR_RO(version);
 static ssize_t control_store(struct kobject *kobj, struct kobj_attribute *attr,
 			     const char *buf, size_t count)
 {
-	int ret = kap_policy_control(buf, count);
+	int ret = kap_control_command(buf, count);
 
 	return ret ?: count;
 }
@@ -42,7 +43,7 @@ static struct kobj_attribute control_attr = __ATTR_WO(control);
 static ssize_t enforce_show(struct kobject *kobj, struct kobj_attribute *attr,
 			    char *buf)
 {
-	return sysfs_emit(buf, "%d\n", kap_policy_enforcing());
+	return sysfs_emit(buf, "%d\n", kap_control_enforcing());
 }
 
 /* Exactly "0" or "1", with or without a newline. */
@@ -50,12 +51,11 @@ static ssize_t enforce_store(struct kobject *kobj, struct kobj_attribute *attr,
 			     const char *buf, size_t count)
 {
 	size_t len = count && buf[count - 1] == '\n' ? count - 1 : count;
-	int ret;
 
 	if (len != 1 || (buf[0] != '0' && buf[0] != '1'))
 		return -EINVAL;
-	ret = kap_policy_set_enforce(buf[0] == '1');
-	return ret ?: count;
+	kap_control_set_enforce(buf[0] == '1');
+	return count;
 }
 
 static struct kobj_attribute enforce_attr = __ATTR_RW(enforce);
@@ -88,6 +88,10 @@ static const struct attribute_group kap_group = {
 
 /* ---- stats/: one file per counter ------------------------------------- */
 
+/*
+ * One attribute per counter, shown in two places: kobj is the root (the
+ * host's counters) or a policy's directory.
+ */
 struct kap_counter_attr {
 	struct kobj_attribute attr;
 	enum kap_counter counter;
@@ -96,45 +100,28 @@ struct kap_counter_attr {
 static ssize_t kap_counter_show(struct kobject *kobj,
 				struct kobj_attribute *attr, char *buf)
 {
-	struct kap_counter_attr *ca = container_of(attr, struct kap_counter_attr, attr);
+	enum kap_counter c = container_of(attr, struct kap_counter_attr,
+					  attr)->counter;
 	u64 v[KAP_NR_COUNTERS];
 
-	kap_stats_global(v);
-	return sysfs_emit(buf, "%llu\n", v[ca->counter]);
+	if (kobj == kap_kobj)
+		kap_stats_global(v);
+	else
+		kap_policy_counters(kap_sysfs_policy(kobj), v);
+	return sysfs_emit(buf, "%llu\n", v[c]);
 }
 
-#define KAP_COUNTER_ATTR(_name, _counter)				\
-	static struct kap_counter_attr kap_stat_##_name = {		\
-		.attr = __ATTR(_name, 0444, kap_counter_show, NULL),	\
-		.counter = _counter,					\
-	}
-
-KAP_COUNTER_ATTR(sockets_governed, KAP_SOCKETS_GOVERNED);
-KAP_COUNTER_ATTR(keepalive_enabled, KAP_KEEPALIVE_ENABLED);
-KAP_COUNTER_ATTR(probes_sent, KAP_PROBES_SENT);
-KAP_COUNTER_ATTR(probes_answered, KAP_PROBES_ANSWERED);
-KAP_COUNTER_ATTR(probes_deferred, KAP_PROBES_DEFERRED);
-KAP_COUNTER_ATTR(peer_resets, KAP_PEER_RESETS);
-KAP_COUNTER_ATTR(icmp_errors, KAP_ICMP_ERRORS);
-KAP_COUNTER_ATTR(timeouts, KAP_TIMEOUTS);
-KAP_COUNTER_ATTR(app_overrides, KAP_APP_OVERRIDES);
-
-static struct attribute *kap_stats_attrs[] = {
-	&kap_stat_sockets_governed.attr.attr,
-	&kap_stat_keepalive_enabled.attr.attr,
-	&kap_stat_probes_sent.attr.attr,
-	&kap_stat_probes_answered.attr.attr,
-	&kap_stat_probes_deferred.attr.attr,
-	&kap_stat_peer_resets.attr.attr,
-	&kap_stat_icmp_errors.attr.attr,
-	&kap_stat_timeouts.attr.attr,
-	&kap_stat_app_overrides.attr.attr,
-	NULL,
+#define KAP_COUNTER_ATTR(e, name, title, help)				\
+	{ .attr = __ATTR(name, 0444, kap_counter_show, NULL), .counter = KAP_##e },
+static struct kap_counter_attr kap_counter_attrs[KAP_NR_COUNTERS] = {
+	KAP_COUNTERS(KAP_COUNTER_ATTR)
 };
 
-static const struct attribute_group kap_stats_group = {
+static struct attribute *kap_counter_list[KAP_NR_COUNTERS + 1];
+
+const struct attribute_group kap_sysfs_stats_group = {
 	.name = "stats",
-	.attrs = kap_stats_attrs,
+	.attrs = kap_counter_list,
 };
 
 /* ---- limits/ ------------------------------------------------------------ */
@@ -173,34 +160,39 @@ static const struct attribute_group kap_limits_group = {
 
 static const struct attribute_group *kap_groups[] = {
 	&kap_group,
-	&kap_stats_group,
+	&kap_sysfs_stats_group,
 	&kap_limits_group,
 	NULL,
 };
 
 int kap_sysfs_init(void)
 {
-	int ret;
+	int i, ret;
 
+	for (i = 0; i < KAP_NR_COUNTERS; i++)
+		kap_counter_list[i] = &kap_counter_attrs[i].attr.attr;
 	kap_kobj = kobject_create_and_add("kapolicy", kernel_kobj);
 	if (!kap_kobj)
 		return -ENOMEM;
-
 	ret = sysfs_create_groups(kap_kobj, kap_groups);
-	if (ret) {
-		kobject_put(kap_kobj);
-		return ret;
-	}
+	if (ret)
+		goto err_groups;
+	ret = kap_sysfs_policies_init(kap_kobj);
+	if (ret)
+		goto err_policies;
 	return 0;
+
+err_policies:
+	sysfs_remove_groups(kap_kobj, kap_groups);
+err_groups:
+	kobject_put(kap_kobj);
+	return ret;
 }
 
-struct kobject *kap_sysfs_root(void)
-{
-	return kap_kobj;
-}
-
+/* Once this returns, no file of the surface is being read or written. */
 void kap_sysfs_uninit(void)
 {
+	kap_sysfs_policies_uninit();
 	sysfs_remove_groups(kap_kobj, kap_groups);
 	kobject_put(kap_kobj);
 }

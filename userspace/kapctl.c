@@ -10,6 +10,11 @@
  * completion (both checked against it by the unit tests through
  * --list-commands and --list-options).  Names are matched exactly; there is
  * no abbreviation.
+ *
+ * Hidden options for the completion and the tests, one item a line:
+ *   --list-commands  "OBJECT [COMMAND]"
+ *   --list-options   "OBJECT [COMMAND]: --opt --opt=" (= takes a value)
+ *   --list-counters  the counters' names (stats --sort), from counters.h
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -81,7 +86,7 @@ static char kap_cur_name[64];
 int kap_opt_exit;
 bool kap_cmd_defaulted;	/* the object's default command runs (none named) */
 
-static const struct kap_cmd *kap_find(const struct kap_cmd *table, const char *name)
+static const struct kap_cmd *kap_cmd_find(const struct kap_cmd *table, const char *name)
 {
 	for (; table && table->name; table++)
 		if (!strcmp(table->name, name))
@@ -94,7 +99,7 @@ static bool kap_is_help(const char *arg)
 	return !strcmp(arg, "help") || !strcmp(arg, "-h") || !strcmp(arg, "--help");
 }
 
-static void kap_print_table(FILE *f, const char *prefix, const struct kap_cmd *table)
+static void kap_print_cmds(FILE *f, const char *prefix, const struct kap_cmd *table)
 {
 	for (; table->name; table++)
 		fprintf(f, "  %s%s %s\n      %s\n", prefix, table->name, table->args,
@@ -161,6 +166,15 @@ static void kap_list_options(void)
 	}
 }
 
+/* --list-counters: the counters' names, in the module's order */
+static void kap_list_counters(void)
+{
+	int i;
+
+	for (i = 0; i < KAP_NR_COUNTERS; i++)
+		printf("%s\n", kap_counter_names[i]);
+}
+
 static void kap_print_usage(FILE *f)
 {
 	fprintf(f,
@@ -173,7 +187,7 @@ static void kap_print_usage(FILE *f)
 		"  -V, --version    show kapctl's version\n"
 		"\n"
 		"Objects and commands:\n");
-	kap_print_table(f, "", kap_objects);
+	kap_print_cmds(f, "", kap_objects);
 	fprintf(f, "\n'kapctl help OBJECT' and 'kapctl OBJECT COMMAND help' show more.\n"
 		"See kapctl(8).\n");
 }
@@ -196,7 +210,7 @@ static int kap_cmd_help(int argc, char **argv)
 	}
 	if (argc > 3)
 		return kap_usage_err("help: too many arguments");
-	obj = kap_find(kap_objects, argv[1]);
+	obj = kap_cmd_find(kap_objects, argv[1]);
 	if (!obj)
 		return kap_usage_err("help: unknown object '%s'", argv[1]);
 	if (!obj->sub) {
@@ -206,7 +220,7 @@ static int kap_cmd_help(int argc, char **argv)
 		return KAP_EXIT_OK;
 	}
 	if (argc > 2) {
-		cmd = kap_find(obj->sub, argv[2]);
+		cmd = kap_cmd_find(obj->sub, argv[2]);
 		if (!cmd)
 			return kap_usage_err("help: unknown command '%s %s'", obj->name, argv[2]);
 		kap_print_cmd_help(obj->name, cmd);
@@ -215,7 +229,7 @@ static int kap_cmd_help(int argc, char **argv)
 	printf("Usage: kapctl %s %s\n    %s\n\nCommands:\n", obj->name, obj->args,
 	       obj->summary);
 	snprintf(prefix, sizeof(prefix), "%s ", obj->name);
-	kap_print_table(stdout, prefix, obj->sub);
+	kap_print_cmds(stdout, prefix, obj->sub);
 	if (obj->dflt)
 		printf("\nWithout a command: kapctl %s %s.\n", obj->name, obj->dflt);
 	return KAP_EXIT_OK;
@@ -250,7 +264,7 @@ static int kap_dispatch(const struct kap_cmd *obj, int argc, char **argv)
 	if (obj->dflt && (argc < 1 || argv[0][0] == '-')) {
 		/* "kapctl stats --port 5432": the default command */
 		char **args = calloc(argc + 2, sizeof(*args));
-		struct kap_cmd dflt = *kap_find(obj->sub, obj->dflt);
+		struct kap_cmd dflt = *kap_cmd_find(obj->sub, obj->dflt);
 		int ret;
 
 		if (!args)
@@ -266,7 +280,7 @@ static int kap_dispatch(const struct kap_cmd *obj, int argc, char **argv)
 	}
 	if (argc < 1)
 		return kap_usage_err("%s: a command is needed (%s help)", obj->name, obj->name);
-	cmd = kap_find(obj->sub, argv[0]);
+	cmd = kap_cmd_find(obj->sub, argv[0]);
 	if (!cmd)
 		return kap_usage_err("%s: unknown command '%s'", obj->name, argv[0]);
 	return kap_run(obj->name, cmd, argc, argv);
@@ -372,6 +386,7 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ "list-commands", no_argument, NULL, 'L' },
 		{ "list-options", no_argument, NULL, 'O' },
+		{ "list-counters", no_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const struct kap_cmd *obj;
@@ -402,6 +417,9 @@ int main(int argc, char **argv)
 		case 'O':
 			kap_list_options();
 			return KAP_EXIT_OK;
+		case 'C':
+			kap_list_counters();
+			return KAP_EXIT_OK;
 		default:
 			return kap_usage_err("unknown option '%s'", argv[optind - 1]);
 		}
@@ -412,7 +430,7 @@ int main(int argc, char **argv)
 		kap_print_usage(stderr);
 		return KAP_EXIT_USAGE;
 	}
-	obj = kap_find(kap_objects, argv[0]);
+	obj = kap_cmd_find(kap_objects, argv[0]);
 	if (!obj)
 		return kap_usage_err("unknown object '%s'", argv[0]);
 	if (obj->sub)

@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <json-c/json.h>
 
+#include "counters.h"
 #include "parse.h"
 
 #define KAP_EXIT_OK	0
@@ -74,12 +75,18 @@ void kap_json_line(struct json_object *obj);
 struct json_object *kap_json_u64(uint64_t v);
 void kap_print_ms(char *buf, size_t len, unsigned int ms);
 
-/* sysfs.c: the module's files */
-#define KAP_NR_COUNTERS	9
-extern const char *const kap_counter_names[KAP_NR_COUNTERS];
-extern const char *const kap_counter_help[KAP_NR_COUNTERS];
+/*
+ * sysfs.c: the module's files.  The counters are the module's own list
+ * (counters.h), indexed by enum kap_counter; these arrays are generated
+ * from it.
+ */
+extern const char *const kap_counter_names[KAP_NR_COUNTERS];	/* stats/NAME */
+extern const char *const kap_counter_titles[KAP_NR_COUNTERS];	/* table columns */
+extern const char *const kap_counter_help[KAP_NR_COUNTERS];	/* one line */
+extern const char kap_counter_list[];	/* " name name ...": for messages */
 int kap_counter_index(const char *name);
 
+/* Counter values as read from sysfs; have[c]: the file was there. */
 struct kap_counters {
 	bool have[KAP_NR_COUNTERS];
 	uint64_t v[KAP_NR_COUNTERS];
@@ -97,13 +104,21 @@ int kap_sysfs_write(const char *rel, const char *buf, size_t len, bool append);
 int kap_control_write(const char *cmd);
 char *kap_read_file(const char *path, size_t max, int *err);
 
+/* stats.c: the module's limits (limits/NAME), {NULL}-terminated */
+struct kap_limit {
+	const char *name;
+	bool counter;		/* a Prometheus counter, else a gauge */
+	const char *help;	/* one line */
+};
+extern const struct kap_limit kap_limits[];
+struct json_object *kap_limits_json(void);
+
 /* spec.c: policy words and the policies of the module */
 int kap_resolve_cgroup(const char *value, uint64_t *id, char *err, size_t errlen);
-int kap_resolve_ports(const char *key, const char *value, unsigned int *lo,
-		      unsigned int *hi, char *err, size_t errlen);
-const char *kap_cgroup_root(void);
 int kap_port_filter(const char *opt, const char *value, unsigned int *lo,
 		    unsigned int *hi, char *err, size_t errlen);
+int kap_name_opt(const char *opt, const char *value, bool none_ok, char *err,
+		 size_t errlen);
 int kap_number_opt(const char *opt, const char *value, uint64_t min, uint64_t max,
 		   const char *unit, uint64_t *out, char *err, size_t errlen);
 int kap_build_add(const char *name, char **words, int n, char *cmd, size_t size,

@@ -185,13 +185,6 @@ int kap_load_policies_or_say(struct kap_policy_info **p, size_t *n)
 	return 0;
 }
 
-static uint64_t kap_val(const struct kap_counters *c, const char *name)
-{
-	int i = kap_counter_index(name);
-
-	return i >= 0 && c->have[i] ? c->v[i] : 0;
-}
-
 int kap_cmd_policy_list(int argc, char **argv)
 {
 	struct kap_policy_info *p;
@@ -228,10 +221,9 @@ int kap_cmd_policy_list(int argc, char **argv)
 			if (p[i].order >= 0)
 				snprintf(order, sizeof(order), "%ld", p[i].order);
 			printf("%-5s  %-*s  %8" PRIu64 "  %8" PRIu64 "  %8" PRIu64 "  %8" PRIu64 "  %s\n",
-			       order, w, p[i].name, kap_val(&p[i].stats, "sockets_governed"),
-			       kap_val(&p[i].stats, "probes_sent"),
-			       kap_val(&p[i].stats, "probes_answered"),
-			       kap_val(&p[i].stats, "timeouts"), p[i].spec_text);
+			       order, w, p[i].name, p[i].stats.v[KAP_SOCKETS_GOVERNED],
+			       p[i].stats.v[KAP_PROBES_SENT], p[i].stats.v[KAP_PROBES_ANSWERED],
+			       p[i].stats.v[KAP_TIMEOUTS], p[i].spec_text);
 		}
 	}
 	free(p);
@@ -242,15 +234,15 @@ int kap_cmd_policy_show(int argc, char **argv)
 {
 	struct kap_policy_info *pols, *p;
 	struct json_object *o;
+	char err[160];
 	int ret, i, k;
 	size_t n;
 
 	ret = kap_args(argc, argv, 1, 1, "NAME", &i);
 	if (ret >= 0)
 		return ret;
-	if (!kap_name_valid(argv[i], strlen(argv[i])))
-		return kap_usage_err("name: '%s' is not a valid name; allowed: 1-31 characters from A-Z a-z 0-9 _ -",
-				     argv[i]);
+	if (kap_name_opt("name", argv[i], false, err, sizeof(err)))
+		return kap_usage_err("%s", err);
 	if (kap_load_policies_or_say(&pols, &n))
 		return KAP_EXIT_FAIL;
 	p = kap_policy_find(pols, n, argv[i]);

@@ -89,7 +89,7 @@ static const char *const kap_timer_names[] = {
 };
 #define KAP_TIMER_KEEPALIVE	2
 
-struct kap_sock {
+struct kap_diag_sock {
 	int family;			/* AF_INET, AF_INET6 */
 	bool mapped;			/* IPv4-mapped IPv6 */
 	uint8_t state, timer, retrans;
@@ -104,8 +104,8 @@ struct kap_sock {
 	uint64_t cgroup;
 };
 
-struct kap_socks {
-	struct kap_sock *s;
+struct kap_diag_socks {
+	struct kap_diag_sock *s;
 	size_t n, cap;
 	int err;
 };
@@ -125,16 +125,16 @@ static int kap_diag_attr(const struct nlattr *a, void *data)
 static int kap_diag_msg(const struct nlmsghdr *nlh, void *data)
 {
 	const struct nlattr *tb[INET_DIAG_MAX + 1] = { NULL };
-	struct kap_socks *out = data;
+	struct kap_diag_socks *out = data;
 	struct inet_diag_msg *m;
-	struct kap_sock *s;
+	struct kap_diag_sock *s;
 
 	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*m))
 		return MNL_CB_ERROR;
 	m = mnl_nlmsg_get_payload(nlh);
 	if (out->n == out->cap) {
 		size_t cap = out->cap ? out->cap * 2 : 256;
-		struct kap_sock *bigger = realloc(out->s, cap * sizeof(*bigger));
+		struct kap_diag_sock *bigger = realloc(out->s, cap * sizeof(*bigger));
 
 		if (!bigger) {
 			out->err = -ENOMEM;
@@ -188,7 +188,7 @@ static int kap_diag_msg(const struct nlmsghdr *nlh, void *data)
 
 /* Dumps the TCP sockets of one family in the given states into out. */
 static int kap_diag_dump(struct mnl_socket *nl, int family, uint32_t states,
-			 struct kap_socks *out)
+			 struct kap_diag_socks *out)
 {
 	char buf[32768] __attribute__((aligned(8)));
 	struct inet_diag_req_v2 *req;
@@ -222,7 +222,7 @@ static int kap_diag_dump(struct mnl_socket *nl, int family, uint32_t states,
 	}
 }
 
-static int kap_diag_all(uint32_t states, struct kap_socks *out)
+static int kap_diag_all(uint32_t states, struct kap_diag_socks *out)
 {
 	struct mnl_socket *nl;
 	int ret;
@@ -289,24 +289,29 @@ struct kap_ctx {
 	uint64_t at_risk;		/* seconds; 0: not asked */
 };
 
-static bool kap_range_has(const struct kap_port_range *r, unsigned int port)
+/* 4 or 6, as policies and events name families: IPv4-mapped IPv6 is 4 */
+static int kap_sock_family(const struct kap_diag_sock *s)
 {
-	return port >= r->lo && port <= r->hi;
+	return s->family == AF_INET || s->mapped ? 4 : 6;
 }
 
-/* Does the policy's match part fit the socket? */
+/*
+ * Does the policy's match part fit the socket?  The module's own
+ * kap_spec_match() for everything but the cgroup, which kapctl checks
+ * against the cgroup v2 tree.
+ */
 static bool kap_policy_matches(struct kap_ctx *x, const struct kap_spec *sp,
-			       const struct kap_sock *s)
+			       const struct kap_diag_sock *s)
 {
-	int fam = s->family == AF_INET || s->mapped ? 4 : 6, under;
+	const struct kap_match_key k = {
+		.lport = s->sport,
+		.rport = s->dport,
+		.family = kap_sock_family(s),
+		.netns = x->netns,
+	};
+	int under;
 
-	if ((sp->keys & KAP_KEY_BIT(KAP_KEY_FAMILY)) && sp->family != fam)
-		return false;
-	if ((sp->keys & KAP_KEY_BIT(KAP_KEY_LPORT)) && !kap_range_has(&sp->lport, s->sport))
-		return false;
-	if ((sp->keys & KAP_KEY_BIT(KAP_KEY_RPORT)) && !kap_range_has(&sp->rport, s->dport))
-		return false;
-	if ((sp->keys & KAP_KEY_BIT(KAP_KEY_NETNS)) && sp->netns != x->netns)
+	if (!kap_spec_match(sp, &k))
 		return false;
 	if (sp->keys & KAP_KEY_BIT(KAP_KEY_CGROUP)) {
 		if (!s->have_cgroup)
@@ -324,7 +329,7 @@ static bool kap_policy_matches(struct kap_ctx *x, const struct kap_spec *sp,
 	return true;
 }
 
-static void kap_judge(struct kap_ctx *x, const struct kap_sock *s, struct kap_verdict *v)
+static void kap_judge(struct kap_ctx *x, const struct kap_diag_sock *s, struct kap_verdict *v)
 {
 	const struct kap_spec *sp = NULL;
 	size_t i;
@@ -403,7 +408,7 @@ static void kap_judge(struct kap_ctx *x, const struct kap_sock *s, struct kap_ve
 
 /* ---- output ------------------------------------------------------------- */
 
-static void kap_timer_text(const struct kap_sock *s, char *buf, size_t len)
+static void kap_timer_text(const struct kap_diag_sock *s, char *buf, size_t len)
 {
 	char t[32];
 
@@ -429,7 +434,7 @@ static struct json_object *kap_value_json(const struct kap_value *v)
 	return o;
 }
 
-static struct json_object *kap_sock_json(const struct kap_sock *s, const struct kap_verdict *v,
+static struct json_object *kap_sock_json(const struct kap_diag_sock *s, const struct kap_verdict *v,
 					 bool at_risk_mode)
 {
 	struct json_object *o = json_object_new_object(), *t, *e;
@@ -437,8 +442,7 @@ static struct json_object *kap_sock_json(const struct kap_sock *s, const struct 
 	json_object_object_add(o, "state", json_object_new_string(
 			       s->state < KAP_NR_STATES && kap_states[s->state].ss ?
 			       kap_states[s->state].ss : "UNKNOWN"));
-	json_object_object_add(o, "family", json_object_new_int(
-			       s->family == AF_INET || s->mapped ? 4 : 6));
+	json_object_object_add(o, "family", json_object_new_int(kap_sock_family(s)));
 	json_object_object_add(o, "src", json_object_new_string(s->src));
 	json_object_object_add(o, "src_addr", json_object_new_string(s->src_addr));
 	json_object_object_add(o, "src_port", json_object_new_int(s->sport));
@@ -489,7 +493,7 @@ static void kap_value_text(const struct kap_value *v, char *buf, size_t len)
 }
 
 struct kap_row {
-	const struct kap_sock *s;
+	const struct kap_diag_sock *s;
 	struct kap_verdict v;
 };
 
@@ -500,7 +504,7 @@ static void kap_sockets_text(const struct kap_row *rows, size_t n, bool at_risk_
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		const struct kap_sock *s = rows[i].s;
+		const struct kap_diag_sock *s = rows[i].s;
 		int l;
 
 		l = strlen(s->src);
@@ -519,7 +523,7 @@ static void kap_sockets_text(const struct kap_row *rows, size_t n, bool at_risk_
 	       "Local Address:Port", wp, "Peer Address:Port", "Idle", "KA", "Idle/Intvl/Cnt",
 	       wpol, "Policy", "Timer", at_risk_mode ? "  At risk" : "");
 	for (i = 0; i < n; i++) {
-		const struct kap_sock *s = rows[i].s;
+		const struct kap_diag_sock *s = rows[i].s;
 		const struct kap_verdict *v = &rows[i].v;
 
 		kap_timer_text(s, timer, sizeof(timer));
@@ -561,7 +565,7 @@ int kap_cmd_sockets(int argc, char **argv)
 	unsigned int lo = 0, hi = 0;
 	bool port_filter = false;
 	const char *policy = NULL;
-	struct kap_socks socks = { 0 };
+	struct kap_diag_socks socks = { 0 };
 	struct kap_ctx x = { 0 };
 	struct kap_row *rows = NULL;
 	struct json_object *o, *arr;
@@ -585,9 +589,8 @@ int kap_cmd_sockets(int argc, char **argv)
 			port_filter = true;
 			break;
 		case KAP_OPT_POLICY:
-			if (strcmp(optarg, "-") && !kap_name_valid(optarg, strlen(optarg)))
-				return kap_usage_err("policy: '%s' is not a valid name; allowed: 1-31 characters from A-Z a-z 0-9 _ -, or '-' for none",
-						     optarg);
+			if (kap_name_opt("policy", optarg, true, err, sizeof(err)))
+				return kap_usage_err("%s", err);
 			policy = optarg;
 			break;
 		case KAP_OPT_STATE:
@@ -596,9 +599,16 @@ int kap_cmd_sockets(int argc, char **argv)
 				break;
 			}
 			ret = kap_state_index(optarg);
-			if (ret < 0)
-				return kap_usage_err("state: '%s' is not a TCP state; allowed: established syn-sent syn-recv fin-wait-1 fin-wait-2 time-wait close close-wait last-ack listen closing all",
-						     optarg);
+			if (ret < 0) {
+				char names[256];
+				size_t n = 0;
+
+				for (i = 1; i < KAP_NR_STATES && n < sizeof(names); i++)
+					n += snprintf(names + n, sizeof(names) - n, " %s",
+						      kap_states[i].opt);
+				return kap_usage_err("state: '%s' is not a TCP state; allowed:%s all",
+						     optarg, names);
+			}
 			states = 1U << ret;
 			break;
 		}
@@ -636,7 +646,7 @@ int kap_cmd_sockets(int argc, char **argv)
 		return kap_fail("out of memory");
 	}
 	for (i = 0; i < socks.n; i++) {
-		const struct kap_sock *s = &socks.s[i];
+		const struct kap_diag_sock *s = &socks.s[i];
 		struct kap_verdict v;
 
 		if (port_filter && !(s->sport >= lo && s->sport <= hi) &&

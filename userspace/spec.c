@@ -33,11 +33,12 @@
 #define CGROUP2_SUPER_MAGIC	0x63677270
 #endif
 
-#define KAP_PORTS_ALLOWED \
-	"P or P-Q with 1 <= P <= Q <= 65535, or a TCP service name (/etc/services)"
+/* What kapctl takes for a port beyond the parser's P or P-Q */
+#define KAP_PORTS_NAMES		"or a TCP service name (/etc/services)"
+#define KAP_PORTS_ALLOWED	"P or P-Q with 1 <= P <= Q <= 65535, " KAP_PORTS_NAMES
 
 /* Where cgroup v2 is mounted: the first cgroup2 line of mountinfo. */
-const char *kap_cgroup_root(void)
+static const char *kap_cgroup_root(void)
 {
 	static char root[512];
 	char line[4096];
@@ -129,8 +130,8 @@ int kap_resolve_cgroup(const char *value, uint64_t *id, char *err, size_t errlen
 	return -EINVAL;
 }
 
-/* One end of a port range: a number (left for the parser) or a service. */
-static bool kap_port_word(const char *s, size_t len, unsigned int *port, bool *number)
+/* One end of a port range into out: digits as they are, a service name as its port. */
+static bool kap_port_word(const char *s, size_t len, char *out, size_t size)
 {
 	char name[256];
 	struct servent *se;
@@ -139,50 +140,48 @@ static bool kap_port_word(const char *s, size_t len, unsigned int *port, bool *n
 		return false;
 	memcpy(name, s, len);
 	name[len] = '\0';
-	*number = kap_all_digits(name, NULL);
-	if (*number) {
-		*port = 0;
+	if (kap_all_digits(name, NULL)) {
+		snprintf(out, size, "%s", name);
 		return true;
 	}
 	se = getservbyname(name, "tcp");
 	if (!se)
 		return false;
-	*port = ntohs((uint16_t)se->s_port);
+	snprintf(out, size, "%u", ntohs((uint16_t)se->s_port));
 	return true;
 }
 
 /*
  * lport=/rport=VALUE with service names: "postgresql", "http-https".
- * Sets lo and hi and returns 1 when names were resolved, 0 when VALUE is for
- * the parser as it is (digits), -EINVAL (with err) when nothing fits.
- * Service names may contain '-': the whole value is tried first, then each
- * dash as the range's separator.
+ * Writes VALUE with each name replaced by its port into out, for the
+ * parser to check as numbers; returns 0, or -EINVAL (with err) when a
+ * word is neither digits nor a service.  Service names may contain '-':
+ * the whole value is tried first, then each dash as the range's separator.
  */
-int kap_resolve_ports(const char *key, const char *value, unsigned int *lo,
-		      unsigned int *hi, char *err, size_t errlen)
+static int kap_resolve_ports(const char *key, const char *value, char *out, size_t size,
+			     char *err, size_t errlen)
 {
 	size_t len = strlen(value), i;
-	unsigned int a, b;
-	bool na, nb;
+	char a[256], b[256];
 
-	if (kap_all_digits(value, "-"))
+	if (kap_all_digits(value, "-")) {
+		snprintf(out, size, "%s", value);
 		return 0;
-	if (kap_port_word(value, len, &a, &na)) {
-		*lo = *hi = a;
-		return 1;
+	}
+	if (kap_port_word(value, len, a, sizeof(a))) {
+		snprintf(out, size, "%s", a);
+		return 0;
 	}
 	for (i = 1; i + 1 < len; i++) {
 		if (value[i] != '-')
 			continue;
-		if (kap_port_word(value, i, &a, &na) &&
-		    kap_port_word(value + i + 1, len - i - 1, &b, &nb)) {
-			if (na)
-				a = strtoul(value, NULL, 10);
-			if (nb)
-				b = strtoul(value + i + 1, NULL, 10);
-			*lo = a;
-			*hi = b;
-			return 1;
+		if (kap_port_word(value, i, a, sizeof(a)) &&
+		    kap_port_word(value + i + 1, len - i - 1, b, sizeof(b))) {
+			if (!strcmp(a, b))
+				snprintf(out, size, "%s", a);
+			else
+				snprintf(out, size, "%s-%s", a, b);
+			return 0;
 		}
 	}
 	snprintf(err, errlen, "%s: '%.40s%s' is not a port, port range or TCP service name; allowed: %s",
@@ -196,9 +195,7 @@ static int kap_resolve_word(const char *w, char *out, size_t size, char *err,
 {
 	const char *eq = strchr(w, '=');
 	size_t klen = eq ? (size_t)(eq - w) : 0;
-	unsigned int lo, hi;
 	uint64_t id;
-	int ret;
 
 	if (eq && klen == 6 && !strncmp(w, "cgroup", 6) && eq[1] &&
 	    !kap_all_digits(eq + 1, NULL)) {
@@ -213,16 +210,9 @@ static int kap_resolve_word(const char *w, char *out, size_t size, char *err,
 
 		memcpy(key, w, 5);
 		key[5] = '\0';
-		ret = kap_resolve_ports(key, eq + 1, &lo, &hi, err, errlen);
-		if (ret < 0)
-			return ret;
-		if (ret > 0) {
-			if (lo == hi)
-				snprintf(out, size, "%s=%u", key, lo);
-			else
-				snprintf(out, size, "%s=%u-%u", key, lo, hi);
-			return 0;
-		}
+		snprintf(out, size, "%s=", key);
+		return kap_resolve_ports(key, eq + 1, out + klen + 1, size - klen - 1, err,
+					 errlen);
 	}
 	snprintf(out, size, "%s", w);
 	return 0;
@@ -497,49 +487,38 @@ struct kap_policy_info *kap_policy_find(struct kap_policy_info *p, size_t n,
 }
 
 /*
- * A --port filter: P, P-Q or a service name ("--port postgresql"), with
- * the parser's wording on error.  Returns 0 or -EINVAL (err set).
+ * A --port filter: P, P-Q or a service name ("--port postgresql"),
+ * checked by the module's parser as lport= and rport= are; its message
+ * names the service names too.  Returns 0 or -EINVAL (err set).
  */
 int kap_port_filter(const char *opt, const char *value, unsigned int *lo,
 		    unsigned int *hi, char *err, size_t errlen)
 {
-	const char *dash;
-	char *end;
-	unsigned long a, b;
-	int ret;
+	struct kap_parse_error e;
+	struct kap_port_range r;
+	char ports[600];
 
-	ret = kap_resolve_ports(opt, value, lo, hi, err, errlen);
-	if (ret < 0)
-		return ret;
-	if (ret == 0) {
-		dash = strchr(value, '-');
-		errno = 0;
-		a = strtoul(value, &end, 10);
-		if (end == value || (dash ? end != dash : *end != '\0'))
-			goto malformed;
-		b = a;
-		if (dash) {
-			b = strtoul(dash + 1, &end, 10);
-			if (end == dash + 1 || *end)
-				goto malformed;
-		}
-		if (errno || a < 1 || a > 65535 || b < 1 || b > 65535) {
-			snprintf(err, errlen, "%s: '%s' is out of range; allowed: %s", opt,
-				 value, KAP_PORTS_ALLOWED);
-			return -EINVAL;
-		}
-		*lo = a;
-		*hi = b;
-	}
-	if (*lo > *hi) {
-		snprintf(err, errlen, "%s: '%s' is a reversed range; allowed: %s", opt, value,
-			 KAP_PORTS_ALLOWED);
+	if (kap_resolve_ports(opt, value, ports, sizeof(ports), err, errlen))
+		return -EINVAL;
+	if (kap_parse_ports(opt, ports, strlen(ports), &r, &e)) {
+		snprintf(err, errlen, "%s, " KAP_PORTS_NAMES, e.msg);
 		return -EINVAL;
 	}
+	*lo = r.lo;
+	*hi = r.hi;
 	return 0;
-malformed:
-	snprintf(err, errlen, "%s: '%s' is not a port or port range; allowed: %s", opt,
-		 value, KAP_PORTS_ALLOWED);
+}
+
+/*
+ * A policy name given as an argument or option; with none_ok also "-"
+ * (no policy).  Returns 0 or -EINVAL (err set).
+ */
+int kap_name_opt(const char *opt, const char *value, bool none_ok, char *err, size_t errlen)
+{
+	if ((none_ok && !strcmp(value, "-")) || kap_name_valid(value, strlen(value)))
+		return 0;
+	snprintf(err, errlen, "%s: '%s' is not a valid name; allowed: 1-31 characters from A-Z a-z 0-9 _ -%s",
+		 opt, value, none_ok ? ", or '-' for none" : "");
 	return -EINVAL;
 }
 

@@ -47,18 +47,8 @@ const struct kap_opt kap_stats_opts[] = {
 	KAP_STATS_PORT, KAP_STATS_POLICY, KAP_STATS_SORT, KAP_STATS_FORMAT, { NULL }
 };
 
-/* Column titles of the text tables, in counter order. */
-static const char *const kap_counter_title[KAP_NR_COUNTERS] = {
-	"GOVERNED", "KA_ON", "SENT", "ANSWERED", "DEFERRED", "RESETS", "ICMP",
-	"TIMEOUTS", "OVERRIDES",
-};
-
 /* limits/: name, Prometheus type, help */
-static const struct {
-	const char *name;
-	bool counter;
-	const char *help;
-} kap_limits[] = {
+const struct kap_limit kap_limits[] = {
 	{ "sockets_max", false, "Sockets whose keepalive state kapolicy can track at once." },
 	{ "sockets_tracked", false, "Sockets kapolicy tracks now." },
 	{ "sockets_overflow", true, "Times a socket could not be tracked because the table was full." },
@@ -66,7 +56,24 @@ static const struct {
 	{ "ports_tracked", false, "Service ports with a line of their own now." },
 	{ "ports_overflow", true, "Events counted on the ports file's other line." },
 	{ "hooks_missed", true, "Calls of kapolicy's kprobes the kernel could not deliver." },
+	{ NULL }
 };
+
+/* The limits the module has, as a JSON object (status and stats). */
+struct json_object *kap_limits_json(void)
+{
+	struct json_object *lim = json_object_new_object();
+	char rel[64];
+	uint64_t v;
+	size_t i;
+
+	for (i = 0; kap_limits[i].name; i++) {
+		snprintf(rel, sizeof(rel), "limits/%s", kap_limits[i].name);
+		if (!kap_sysfs_read_u64(rel, &v))
+			json_object_object_add(lim, kap_limits[i].name, kap_json_u64(v));
+	}
+	return lim;
+}
 
 enum kap_format { KAP_FMT_TEXT, KAP_FMT_JSON, KAP_FMT_PROM };
 
@@ -159,7 +166,7 @@ static void kap_prom_family(const char *name, const char *help, bool counter)
 
 /* A table: a first column, then the counters that any row has. */
 struct kap_table_row {
-	const char *first;
+	char first[24];
 	const char *second;	/* NULL: no second column */
 	const struct kap_counters *c;
 };
@@ -174,7 +181,7 @@ static void kap_print_table(const char *t1, const char *t2, const struct kap_tab
 	int i;
 
 	for (i = 0; i < KAP_NR_COUNTERS; i++)
-		w[i] = strlen(kap_counter_title[i]);
+		w[i] = strlen(kap_counter_titles[i]);
 	for (r = 0; r < n; r++) {
 		if ((int)strlen(rows[r].first) > w1)
 			w1 = strlen(rows[r].first);
@@ -193,7 +200,7 @@ static void kap_print_table(const char *t1, const char *t2, const struct kap_tab
 		printf("  %-*s", w2, t2);
 	for (i = 0; i < KAP_NR_COUNTERS; i++)
 		if (show[i])
-			printf("  %*s", w[i], kap_counter_title[i]);
+			printf("  %*s", w[i], kap_counter_titles[i]);
 	printf("\n");
 	for (r = 0; r < n; r++) {
 		printf("%-*s", w1, rows[r].first);
@@ -206,9 +213,9 @@ static void kap_print_table(const char *t1, const char *t2, const struct kap_tab
 	}
 }
 
-static int kap_stats_global(enum kap_format fmt)
+static int kap_stats_show_global(enum kap_format fmt)
 {
-	struct json_object *o, *st, *lim;
+	struct json_object *o;
 	struct kap_counters c;
 	struct kap_policy_info *pols;
 	char rel[64], name[128], buf[16];
@@ -225,18 +232,8 @@ static int kap_stats_global(enum kap_format fmt)
 	switch (fmt) {
 	case KAP_FMT_JSON:
 		o = json_object_new_object();
-		st = json_object_new_object();
-		for (i = 0; i < KAP_NR_COUNTERS; i++)
-			if (c.have[i])
-				json_object_object_add(st, kap_counter_names[i], kap_json_u64(c.v[i]));
-		json_object_object_add(o, "stats", st);
-		lim = json_object_new_object();
-		for (i = 0; i < ARRAY_SIZE(kap_limits); i++) {
-			snprintf(rel, sizeof(rel), "limits/%s", kap_limits[i].name);
-			if (!kap_sysfs_read_u64(rel, &v))
-				json_object_object_add(lim, kap_limits[i].name, kap_json_u64(v));
-		}
-		json_object_object_add(o, "limits", lim);
+		json_object_object_add(o, "stats", kap_counters_json(&c));
+		json_object_object_add(o, "limits", kap_limits_json());
 		kap_json_print(o);
 		json_object_put(o);
 		break;
@@ -248,7 +245,7 @@ static int kap_stats_global(enum kap_format fmt)
 			kap_prom_family(name, kap_counter_help[i], true);
 			printf("%s %" PRIu64 "\n", name, c.v[i]);
 		}
-		for (i = 0; i < ARRAY_SIZE(kap_limits); i++) {
+		for (i = 0; kap_limits[i].name; i++) {
 			snprintf(rel, sizeof(rel), "limits/%s", kap_limits[i].name);
 			if (kap_sysfs_read_u64(rel, &v))
 				continue;
@@ -272,7 +269,7 @@ static int kap_stats_global(enum kap_format fmt)
 		for (i = 0; i < KAP_NR_COUNTERS; i++)
 			if (c.have[i])
 				printf("%-18s %" PRIu64 "\n", kap_counter_names[i], c.v[i]);
-		for (i = 0, n = 0; i < ARRAY_SIZE(kap_limits); i++) {
+		for (i = 0, n = 0; kap_limits[i].name; i++) {
 			snprintf(rel, sizeof(rel), "limits/%s", kap_limits[i].name);
 			if (kap_sysfs_read_u64(rel, &v))
 				continue;
@@ -291,12 +288,12 @@ static bool kap_port_in(const struct kap_port_line *l, bool filter, unsigned int
 	return !filter || (!l->other && l->port >= lo && l->port <= hi);
 }
 
-static int kap_stats_ports(enum kap_format fmt, bool filter, unsigned int lo, unsigned int hi)
+static int kap_stats_show_ports(enum kap_format fmt, bool filter, unsigned int lo,
+				unsigned int hi)
 {
 	struct kap_port_line *lines = NULL;
 	struct kap_table_row *rows;
 	struct json_object *o, *arr, *e;
-	char (*labels)[16];
 	size_t n = 0, i, r = 0;
 	int ret, k;
 
@@ -347,10 +344,7 @@ static int kap_stats_ports(enum kap_format fmt, bool filter, unsigned int lo, un
 		break;
 	default:
 		rows = calloc(n + 1, sizeof(*rows));
-		labels = calloc(n + 1, sizeof(*labels));
-		if (!rows || !labels) {
-			free(rows);
-			free(labels);
+		if (!rows) {
 			free(lines);
 			return kap_fail("out of memory");
 		}
@@ -358,10 +352,9 @@ static int kap_stats_ports(enum kap_format fmt, bool filter, unsigned int lo, un
 			if (!kap_port_in(&lines[i], filter, lo, hi))
 				continue;
 			if (lines[i].other)
-				snprintf(labels[r], sizeof(labels[r]), "other");
+				snprintf(rows[r].first, sizeof(rows[r].first), "other");
 			else
-				snprintf(labels[r], sizeof(labels[r]), "%u", lines[i].port);
-			rows[r].first = labels[r];
+				snprintf(rows[r].first, sizeof(rows[r].first), "%u", lines[i].port);
 			rows[r].c = &lines[i].c;
 			r++;
 		}
@@ -370,19 +363,17 @@ static int kap_stats_ports(enum kap_format fmt, bool filter, unsigned int lo, un
 		else
 			printf(filter ? "no activity on these ports\n" : "no port has had keepalive activity\n");
 		free(rows);
-		free(labels);
 		break;
 	}
 	free(lines);
 	return KAP_EXIT_OK;
 }
 
-static int kap_stats_policies(enum kap_format fmt, const char *only)
+static int kap_stats_show_policies(enum kap_format fmt, const char *only)
 {
 	struct kap_policy_info *p;
 	struct kap_table_row *rows;
 	struct json_object *o, *arr;
-	char (*orders)[24];
 	size_t n, i, r = 0;
 	int k;
 
@@ -425,10 +416,7 @@ static int kap_stats_policies(enum kap_format fmt, const char *only)
 		break;
 	default:
 		rows = calloc(n + 1, sizeof(*rows));
-		orders = calloc(n + 1, sizeof(*orders));
-		if (!rows || !orders) {
-			free(rows);
-			free(orders);
+		if (!rows) {
 			free(p);
 			return kap_fail("out of memory");
 		}
@@ -436,10 +424,9 @@ static int kap_stats_policies(enum kap_format fmt, const char *only)
 			if (only && strcmp(p[i].name, only))
 				continue;
 			if (p[i].order >= 0)
-				snprintf(orders[r], sizeof(orders[r]), "%ld", p[i].order);
+				snprintf(rows[r].first, sizeof(rows[r].first), "%ld", p[i].order);
 			else
-				snprintf(orders[r], sizeof(orders[r]), "?");
-			rows[r].first = orders[r];
+				snprintf(rows[r].first, sizeof(rows[r].first), "?");
 			rows[r].second = p[i].name;
 			rows[r].c = &p[i].stats;
 			r++;
@@ -449,7 +436,6 @@ static int kap_stats_policies(enum kap_format fmt, const char *only)
 		else
 			printf("no policies\n");
 		free(rows);
-		free(orders);
 		break;
 	}
 	free(p);
@@ -475,16 +461,15 @@ int kap_cmd_stats(int argc, char **argv)
 			port_filter = true;
 			break;
 		case KAP_OPT_POLICY:
-			if (!kap_name_valid(optarg, strlen(optarg)))
-				return kap_usage_err("policy: '%s' is not a valid name; allowed: 1-31 characters from A-Z a-z 0-9 _ -",
-						     optarg);
+			if (kap_name_opt("policy", optarg, false, err, sizeof(err)))
+				return kap_usage_err("%s", err);
 			policy = optarg;
 			break;
 		case KAP_OPT_SORT:
 			kap_sort_by = kap_counter_index(optarg);
 			if (kap_sort_by < 0)
-				return kap_usage_err("sort: '%s' is not a counter; allowed: sockets_governed keepalive_enabled probes_sent probes_answered probes_deferred peer_resets icmp_errors timeouts app_overrides",
-						     optarg);
+				return kap_usage_err("sort: '%s' is not a counter; allowed:%s",
+						     optarg, kap_counter_list);
 			break;
 		case KAP_OPT_FORMAT:
 			if (!strcmp(optarg, "text"))
@@ -519,8 +504,8 @@ int kap_cmd_stats(int argc, char **argv)
 	if (kap_need_module())
 		return KAP_EXIT_FAIL;
 	if (!strcmp(view, "ports"))
-		return kap_stats_ports(fmt, port_filter, lo, hi);
+		return kap_stats_show_ports(fmt, port_filter, lo, hi);
 	if (!strcmp(view, "policies"))
-		return kap_stats_policies(fmt, policy);
-	return kap_stats_global(fmt);
+		return kap_stats_show_policies(fmt, policy);
+	return kap_stats_show_global(fmt);
 }

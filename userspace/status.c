@@ -13,11 +13,6 @@
 
 #include "kapctl.h"
 
-static const char *const kap_limit_names[] = {
-	"sockets_max", "sockets_tracked", "sockets_overflow", "ports_max",
-	"ports_tracked", "ports_overflow", "hooks_missed",
-};
-
 /* Policies in policies/, or -1 if the module has no such directory. */
 static long kap_policy_count(void)
 {
@@ -32,7 +27,7 @@ static long kap_policy_count(void)
 
 int kap_cmd_status(int argc, char **argv)
 {
-	struct json_object *obj, *st, *lim;
+	struct json_object *obj;
 	char version[64] = "", enforce[16] = "";
 	struct kap_counters c;
 	bool loaded, have_enforce = false;
@@ -68,21 +63,8 @@ int kap_cmd_status(int argc, char **argv)
 						       json_object_new_boolean(!strcmp(enforce, "1")));
 			if (npol >= 0)
 				json_object_object_add(obj, "policies", json_object_new_int64(npol));
-			st = json_object_new_object();
-			for (i = 0; i < KAP_NR_COUNTERS; i++)
-				if (c.have[i])
-					json_object_object_add(st, kap_counter_names[i],
-							       kap_json_u64(c.v[i]));
-			json_object_object_add(obj, "stats", st);
-			lim = json_object_new_object();
-			for (i = 0; i < ARRAY_SIZE(kap_limit_names); i++) {
-				char rel[64];
-
-				snprintf(rel, sizeof(rel), "limits/%s", kap_limit_names[i]);
-				if (!kap_sysfs_read_u64(rel, &v))
-					json_object_object_add(lim, kap_limit_names[i], kap_json_u64(v));
-			}
-			json_object_object_add(obj, "limits", lim);
+			json_object_object_add(obj, "stats", kap_counters_json(&c));
+			json_object_object_add(obj, "limits", kap_limits_json());
 		}
 		kap_json_print(obj);
 		json_object_put(obj);
@@ -108,15 +90,15 @@ int kap_cmd_status(int argc, char **argv)
 		printf("  %-18s %" PRIu64 "\n", kap_counter_names[i], c.v[i]);
 	}
 	header = 0;
-	for (i = 0; i < ARRAY_SIZE(kap_limit_names); i++) {
+	for (i = 0; kap_limits[i].name; i++) {
 		char rel[64];
 
-		snprintf(rel, sizeof(rel), "limits/%s", kap_limit_names[i]);
+		snprintf(rel, sizeof(rel), "limits/%s", kap_limits[i].name);
 		if (kap_sysfs_read_u64(rel, &v))
 			continue;
 		if (!header++)
 			printf("\nlimits:\n");
-		printf("  %-18s %" PRIu64 "\n", kap_limit_names[i], v);
+		printf("  %-18s %" PRIu64 "\n", kap_limits[i].name, v);
 	}
 	return KAP_EXIT_OK;
 }

@@ -15,25 +15,22 @@
 
 #include "kapctl.h"
 
-/* The counters, in the order of the ports file's columns. */
-const char *const kap_counter_names[KAP_NR_COUNTERS] = {
-	"sockets_governed", "keepalive_enabled", "probes_sent",
-	"probes_answered", "probes_deferred", "peer_resets", "icmp_errors",
-	"timeouts", "app_overrides",
-};
+/* The counters, from counters.h: names, column titles, help lines. */
+#define KAP_COUNTER_TITLE(e, name, title, help)	[KAP_##e] = title,
+#define KAP_COUNTER_HELP(e, name, title, help)	[KAP_##e] = help,
+#define KAP_COUNTER_LIST(e, name, title, help)	" " #name
 
-/* One line each, for Prometheus' HELP and the man page. */
-const char *const kap_counter_help[KAP_NR_COUNTERS] = {
-	"Connections a kapolicy policy was applied to.",
-	"Connections on which a policy switched SO_KEEPALIVE on.",
-	"TCP keepalive probes sent.",
-	"TCP keepalive probes the peer acknowledged.",
-	"TCP keepalive probes delayed by local congestion.",
-	"Connections whose peer answered a keepalive probe with a RST.",
-	"ICMP errors that answered a keepalive probe.",
-	"Connections reset by keepalive (probes unanswered or TCP_USER_TIMEOUT).",
-	"Application setsockopt() calls overruled by a mode=override policy.",
+const char *const kap_counter_names[KAP_NR_COUNTERS] = {
+	KAP_COUNTERS(KAP_COUNTER_NAME)
 };
+const char *const kap_counter_titles[KAP_NR_COUNTERS] = {
+	KAP_COUNTERS(KAP_COUNTER_TITLE)
+};
+/* For Prometheus' HELP. */
+const char *const kap_counter_help[KAP_NR_COUNTERS] = {
+	KAP_COUNTERS(KAP_COUNTER_HELP)
+};
+const char kap_counter_list[] = KAP_COUNTERS(KAP_COUNTER_LIST);
 
 int kap_counter_index(const char *name)
 {

@@ -278,14 +278,15 @@ struct kap_field {
 	const char *key, *val;
 };
 
-struct kap_event {
+/* One line of trace text taken apart: event name, timestamp, key=value. */
+struct kap_watch_event {
 	const char *name;
 	double ts;
 	struct kap_field f[KAP_MAX_FIELDS];
 	int n;
 };
 
-static const char *kap_field(const struct kap_event *ev, const char *key)
+static const char *kap_field(const struct kap_watch_event *ev, const char *key)
 {
 	int i;
 
@@ -315,7 +316,7 @@ static bool kap_is_ts(const char *tok)
  * "  COMM-PID  [CPU] FLAGS  TS: EVENT: key=value ..." (the task name may
  * contain spaces; what follows the timestamp does not).  Modifies line.
  */
-static bool kap_parse_event(char *line, struct kap_event *ev)
+static bool kap_parse_event(char *line, struct kap_watch_event *ev)
 {
 	char *tok[256], *save = NULL, *t;
 	int n = 0, i, j;
@@ -391,7 +392,7 @@ static int kap_kind_index(const char *name)
 	return -1;
 }
 
-static bool kap_event_wanted(struct kap_watch *w, const struct kap_event *ev)
+static bool kap_event_wanted(struct kap_watch *w, const struct kap_watch_event *ev)
 {
 	int k = kap_kind_index(ev->name);
 
@@ -464,7 +465,7 @@ static void kap_json_time(struct json_object *o, const struct kap_watch *w, doub
 	}
 }
 
-static void kap_print_event(struct kap_watch *w, const struct kap_event *ev)
+static void kap_print_event(struct kap_watch *w, const struct kap_watch_event *ev)
 {
 	char tbuf[48], addr[64];
 	int i;
@@ -551,7 +552,7 @@ static void kap_print_lost(struct kap_watch *w, int cpu, uint64_t count, double 
 /* One line of trace_pipe; returns true when kapctl should stop. */
 static bool kap_handle_line(struct kap_watch *w, char *line, double *last_ts)
 {
-	struct kap_event ev;
+	struct kap_watch_event ev;
 	unsigned long long lost;
 	int cpu;
 
@@ -718,9 +719,8 @@ int kap_cmd_watch(int argc, char **argv)
 			w.port_filter = true;
 			break;
 		case KAP_OPT_POLICY:
-			if (strcmp(optarg, "-") && !kap_name_valid(optarg, strlen(optarg)))
-				return kap_usage_err("policy: '%s' is not a valid name; allowed: 1-31 characters from A-Z a-z 0-9 _ -, or '-' for none",
-						     optarg);
+			if (kap_name_opt("policy", optarg, true, err, sizeof(err)))
+				return kap_usage_err("%s", err);
 			w.policy = optarg;
 			break;
 		case KAP_OPT_CGROUP:
@@ -733,9 +733,16 @@ int kap_cmd_watch(int argc, char **argv)
 			break;
 		case KAP_OPT_EVENT:
 			k = kap_kind_index(optarg);
-			if (k < 0)
-				return kap_usage_err("event: '%s' is not an event; allowed: policy_applied probe_sent probe_answered probe_deferred peer_reset icmp_error timeout",
-						     optarg);
+			if (k < 0) {
+				char kinds[256];
+				size_t i, n = 0;
+
+				for (i = 0; i < KAP_NR_KINDS && n < sizeof(kinds); i++)
+					n += snprintf(kinds + n, sizeof(kinds) - n, " %s",
+						      kap_event_kinds[i]);
+				return kap_usage_err("event: '%s' is not an event; allowed:%s",
+						     optarg, kinds);
+			}
 			w.kinds[k] = w.any_kind = true;
 			break;
 		case KAP_OPT_COUNT:

@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
-# bash completion for kapctl.  The objects, commands and options come from
-# the binary itself (kapctl --list-commands, --list-options), so completion
-# cannot drift from it; the unit tests check the fixed value lists below
-# against kapctl.
+# bash completion for kapctl.  The objects, commands, options and counters
+# come from the binary itself (kapctl --list-commands, --list-options,
+# --list-counters), so completion cannot drift from it; the unit tests check
+# the fixed value lists below against kapctl.
 
 _kapctl_policies()
 {
@@ -17,7 +17,6 @@ _kapctl()
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=
 	local kapctl=${COMP_WORDS[0]} list optlist valopts key opts i w
 	local words=()
-	local counters="sockets_governed keepalive_enabled probes_sent probes_answered probes_deferred peer_resets icmp_errors timeouts app_overrides"
 	local events="policy_applied probe_sent probe_answered probe_deferred peer_reset icmp_error timeout"
 	local states="established syn-sent syn-recv fin-wait-1 fin-wait-2 time-wait close close-wait last-ack listen closing all"
 	local keys="family= lport= rport= cgroup= netns= idle= intvl= cnt= user_timeout= keepalive=on mode= order="
@@ -41,7 +40,7 @@ _kapctl()
 	if [[ $prev == --* && $valopts == *" $prev "* ]]; then
 		case "$prev" in
 		--format) COMPREPLY=($(compgen -W "text json prometheus" -- "$cur")) ;;
-		--sort) COMPREPLY=($(compgen -W "$counters" -- "$cur")) ;;
+		--sort) COMPREPLY=($(compgen -W "$("$kapctl" --list-counters 2>/dev/null)" -- "$cur")) ;;
 		--event) COMPREPLY=($(compgen -W "$events" -- "$cur")) ;;
 		--state) COMPREPLY=($(compgen -W "$states" -- "$cur")) ;;
 		--policy) COMPREPLY=($(compgen -W "$(_kapctl_policies) -" -- "$cur")) ;;

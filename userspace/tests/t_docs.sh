@@ -22,6 +22,16 @@ for opt in $("$KAPCTL" --help | grep -oE -- '--[a-z-]+'); do
 	fi
 done
 
+# The COUNTERS section has an entry for each counter (kapctl --list-counters).
+counters_section=$(sed -n '/^\.SH COUNTERS/,/^\.SH /p' "$man")
+for c in $("$KAPCTL" --list-counters); do
+	if grep -qxF ".B $c" <<< "$counters_section"; then
+		ok "man page documents the counter $c"
+	else
+		fail "man page documents the counter $c"
+	fi
+done
+
 # Each command's options (kapctl --list-options) are documented in its own
 # entry of the man page: from its ".TP" ".B kapctl CMD" heading to the next.
 man_entry() {

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What a policy does to a socket (apply.c): the values it writes, how they
+ * are taken back, how the application's later setsockopt() is treated, and
+ * the walk that brings existing connections in line with the live table.
+ */
+#ifndef KAP_APPLY_H
+#define KAP_APPLY_H
+
+#include <linux/bits.h>
+#include <net/sock.h>
+
+#include "events.h"
+#include "table.h"
+
+u8 kap_sockopt_field(int level, int optname);
+bool kap_apply_enforcing(void);
+void kap_apply_set_enforce(bool on);
+struct kap_policy *kap_apply_policy_for(const struct sock *sk);
+void kap_govern(struct sock *sk, struct kap_policy *p, enum kap_trigger t,
+		u16 port);
+void kap_app_setsockopt(struct sock *sk, int level, int optname);
+void kap_reconcile(void);
+
+#endif /* KAP_APPLY_H */

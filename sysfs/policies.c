@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /sys/kernel/kapolicy/policies/NAME/: one directory per policy of the live
+ * table (sysfs/ABI/sysfs-kernel-kapolicy).
+ *
+ *   spec         the policy in canonical form
+ *   order        its position in the match order
+ *   stats/NAME   its counters, one value per file
+ *
+ * The control layer tells this file's observer, under its lock, of each
+ * policy entering or leaving the live table; a directory holds a reference
+ * on its policy, dropped when the directory's kobject is released.
+ *
+ * Context: process context.
+ */
+#include <linux/kobject.h>
+#include <linux/slab.h>
+#include <linux/sysfs.h>
+
+#include "sysfs.h"
+
+static struct kobject *kap_policies_kobj;
+
+struct kap_policy_dir {
+	struct kobject kobj;
+	struct kap_policy *policy;	/* referenced */
+};
+
+/* The policy of a directory policies/NAME/. */
+struct kap_policy *kap_sysfs_policy(struct kobject *dir)
+{
+	return container_of(dir, struct kap_policy_dir, kobj)->policy;
+}
+
+static void kap_policy_dir_release(struct kobject *kobj)
+{
+	struct kap_policy_dir *d = container_of(kobj, struct kap_policy_dir, kobj);
+
+	kap_policy_put(d->policy);
+	kfree(d);
+}
+
+static ssize_t spec_show(struct kobject *kobj, struct kobj_attribute *attr,
+			 char *buf)
+{
+	int n = kap_policy_format(kap_sysfs_policy(kobj), buf, PAGE_SIZE - 1);
+
+	return n + sysfs_emit_at(buf, n, "\n");
+}
+
+static ssize_t order_show(struct kobject *kobj, struct kobj_attribute *attr,
+			  char *buf)
+{
+	return sysfs_emit(buf, "%u\n", kap_policy_order(kap_sysfs_policy(kobj)));
+}
+
+static struct kobj_attribute kap_spec_attr = __ATTR_RO(spec);
+static struct kobj_attribute kap_order_attr = __ATTR_RO(order);
+
+static struct attribute *kap_policy_attrs[] = {
+	&kap_spec_attr.attr,
+	&kap_order_attr.attr,
+	NULL,
+};
+
+static const struct attribute_group kap_policy_group = {
+	.attrs = kap_policy_attrs,
+};
+
+static const struct attribute_group *kap_policy_groups[] = {
+	&kap_policy_group,
+	&kap_sysfs_stats_group,
+	NULL,
+};
+
+static const struct kobj_type kap_policy_ktype = {
+	.release = kap_policy_dir_release,
+	.sysfs_ops = &kobj_sysfs_ops,
+	.default_groups = kap_policy_groups,
+};
+
+/*
+ * A policy entered the live table.  Without memory it has no directory
+ * (a failed kobject_add() is said in the log); it governs all the same.
+ */
+static void kap_policy_added(struct kap_policy *p)
+{
+	struct kap_policy_dir *d;
+	int ret;
+
+	d = kzalloc(sizeof(*d), GFP_KERNEL);
+	if (!d)
+		return;
+	d->policy = kap_policy_get(p);
+	ret = kobject_init_and_add(&d->kobj, &kap_policy_ktype,
+				   kap_policies_kobj, "%s", kap_policy_name(p));
+	if (ret) {
+		pr_warn("policy %s: no sysfs directory: %d\n",
+			kap_policy_name(p), ret);
+		kobject_put(&d->kobj);
+		return;
+	}
+	kap_policy_set_priv(p, d);
+}
+
+/* A policy left the live table: its directory goes at once. */
+static void kap_policy_removed(struct kap_policy *p)
+{
+	struct kap_policy_dir *d = kap_policy_priv(p);
+
+	if (!d)
+		return;
+	kap_policy_set_priv(p, NULL);
+	kobject_del(&d->kobj);
+	kobject_put(&d->kobj);
+}
+
+static const struct kap_control_observer kap_policies_observer = {
+	.added = kap_policy_added,
+	.removed = kap_policy_removed,
+};
+
+int kap_sysfs_policies_init(struct kobject *root)
+{
+	kap_policies_kobj = kobject_create_and_add("policies", root);
+	if (!kap_policies_kobj)
+		return -ENOMEM;
+	kap_control_observe(&kap_policies_observer);
+	return 0;
+}
+
+void kap_sysfs_policies_uninit(void)
+{
+	kap_control_observe(NULL);
+	kobject_put(kap_policies_kobj);
+}
