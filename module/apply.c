@@ -101,10 +101,13 @@ static void kap_keepalive_rearm(struct sock *sk)
 	inet_csk_reset_keepalive_timer(sk, when > elapsed ? when - elapsed : 0);
 }
 
-/* SO_KEEPALIVE, as sk_setsockopt() and tcp_set_keepalive() do it. */
-static void kap_set_keepalive(struct sock *sk, bool on)
+/*
+ * SO_KEEPALIVE, as sk_setsockopt() and tcp_set_keepalive() do it; the timer
+ * is left alone on a connection that is closing.
+ */
+static void kap_set_keepalive(struct sock *sk, bool on, bool closing)
 {
-	if (!((1 << sk->sk_state) & (TCPF_CLOSE | TCPF_LISTEN))) {
+	if (!closing && !((1 << sk->sk_state) & (TCPF_CLOSE | TCPF_LISTEN))) {
 		if (on && !sock_flag(sk, SOCK_KEEPOPEN))
 			inet_csk_reset_keepalive_timer(sk,
 						       keepalive_time_when(tcp_sk(sk)));
@@ -117,7 +120,9 @@ static void kap_set_keepalive(struct sock *sk, bool on)
 		clear_bit(SOCK_KEEPOPEN, &sk->sk_flags);
 }
 
-static void kap_write(struct sock *sk, const struct kap_values *v, u8 fields)
+/* Writes the fields of v; closing: sk is closing, its timers stay as they are. */
+static void kap_write(struct sock *sk, const struct kap_values *v, u8 fields,
+		      bool closing)
 {
 	struct tcp_sock *tp = tcp_sk(sk);
 
@@ -128,10 +133,11 @@ static void kap_write(struct sock *sk, const struct kap_values *v, u8 fields)
 	if (fields & KAP_F_USER_TIMEOUT)
 		WRITE_ONCE(inet_csk(sk)->icsk_user_timeout, v->user_timeout);
 	if (fields & KAP_F_KEEPALIVE)
-		kap_set_keepalive(sk, v->keepalive);
+		kap_set_keepalive(sk, v->keepalive, closing);
 	if (fields & KAP_F_IDLE) {
 		WRITE_ONCE(tp->keepalive_time, v->idle);
-		kap_keepalive_rearm(sk);
+		if (!closing)
+			kap_keepalive_rearm(sk);
 	}
 }
 
@@ -227,9 +233,9 @@ void kap_govern(struct sock *sk, struct kap_policy *p, enum kap_trigger t,
 
 	kap_read(sk, &app);
 	r.written = kap_plan(sk, p, &app, &want);
-	if (!kap_sock_call(sk, true, kap_govern_fn, &r))
+	if (!kap_sock_call(sk, KAP_SOCK_GOVERN, kap_govern_fn, &r))
 		return;
-	kap_write(sk, &want, r.written);
+	kap_write(sk, &want, r.written, false);
 	kap_count(KAP_SOCKETS_GOVERNED, r.port, p->stats);
 	if (r.written & KAP_F_KEEPALIVE)
 		kap_count(KAP_KEEPALIVE_ENABLED, r.port, p->stats);
@@ -258,19 +264,32 @@ static void kap_revert_fn(struct kap_sock_state *st, void *arg)
 }
 
 /* sk is governed no longer: put back what kapolicy wrote.  Socket owned. */
-static void kap_revert(struct sock *sk)
+static void kap_revert(struct sock *sk, bool closing)
 {
 	struct kap_revert_rec r = {};
 	struct kap_policy *p;
 
-	kap_sock_call(sk, false, kap_revert_fn, &r);
+	kap_sock_call(sk, KAP_SOCK_FIND, kap_revert_fn, &r);
 	if (!r.id)
 		return;
-	kap_write(sk, &r.app, r.written);
+	kap_write(sk, &r.app, r.written, closing);
 	rcu_read_lock();
 	p = kap_policy_by_id(r.id);
 	kap_trace_applied(sk, p, p ? p->name : NULL, KAP_TRIGGER_REVERT, r.written);
 	rcu_read_unlock();
+}
+
+/*
+ * sk closes (CLOSE: tcp_done(), tcp_close(), tcp_disconnect()): what its
+ * policy wrote is put back, so that a closed socket keeps none of
+ * kapolicy's values and one connect()ed again after connect(AF_UNSPEC)
+ * starts from the application's.  Its timers are left to TCP, which
+ * stops them now and arms them again if it connects.  The caller owns the
+ * socket (the state change's context).
+ */
+void kap_ungovern(struct sock *sk)
+{
+	kap_revert(sk, true);
 }
 
 /* ---- the application's setsockopt() ------------------------------------- */
@@ -390,9 +409,9 @@ void kap_app_setsockopt(struct sock *sk, int level, int optname)
 			break;
 		}
 	}
-	kap_sock_call(sk, false, kap_app_fn, &r);
+	kap_sock_call(sk, KAP_SOCK_FIND, kap_app_fn, &r);
 	if (r.overrule) {
-		kap_write(sk, &want, field);
+		kap_write(sk, &want, field, false);
 		kap_count(KAP_APP_OVERRIDES, r.port, p->stats);
 		kap_trace_applied(sk, p, p->name, KAP_TRIGGER_SETSOCKOPT, field);
 	}
@@ -401,7 +420,7 @@ void kap_app_setsockopt(struct sock *sk, int level, int optname)
 	    (field & (KAP_F_IDLE | KAP_F_INTVL | KAP_F_CNT))) {
 		kap_read(sk, &now);
 		now.user_timeout = kap_auto_user_timeout(sk, &now);
-		kap_write(sk, &now, KAP_F_USER_TIMEOUT);
+		kap_write(sk, &now, KAP_F_USER_TIMEOUT, false);
 	}
 out:
 	rcu_read_unlock();
@@ -457,7 +476,7 @@ static bool kap_reconcile_sock(struct sock *sk)
 	want = kap_desired(sk, cur);
 	if ((want ? want->id : 0) != snap.policy) {
 		if (snap.policy)
-			kap_revert(sk);
+			kap_revert(sk, false);
 		if (want)
 			kap_govern(sk, want, KAP_TRIGGER_EXISTING,
 				   snap.port ?: kap_service_port_guess(sk));

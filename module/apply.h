@@ -19,6 +19,7 @@ void kap_apply_set_enforce(bool on);
 struct kap_policy *kap_apply_policy_for(const struct sock *sk);
 void kap_govern(struct sock *sk, struct kap_policy *p, enum kap_trigger t,
 		u16 port);
+void kap_ungovern(struct sock *sk);
 void kap_app_setsockopt(struct sock *sk, int level, int optname);
 void kap_reconcile(void);
 

@@ -14,4 +14,30 @@
 #error "kapolicy supports Linux 6.1 and later"
 #endif
 
+/*
+ * The ephemeral port range of a namespace, read without a lock from any
+ * context.  Before 6.8 inet_get_local_port_range() takes a seqlock whose
+ * reader blocks on PREEMPT_RT while a writer is active; the two ints it
+ * guards are read here as 6.8's single u32 is: each READ_ONCE, a range torn
+ * by a concurrent sysctl write lasts one call.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 8, 0)
+#include <net/net_namespace.h>
+
+static inline void kap_local_port_range(const struct net *net, int *low,
+					int *high)
+{
+	*low = READ_ONCE(net->ipv4.ip_local_ports.range[0]);
+	*high = READ_ONCE(net->ipv4.ip_local_ports.range[1]);
+}
+#else
+#include <net/ip.h>
+
+static inline void kap_local_port_range(const struct net *net, int *low,
+					int *high)
+{
+	inet_get_local_port_range(net, low, high);
+}
+#endif
+
 #endif /* KAP_COMPAT_H */

@@ -8,23 +8,26 @@
  *   timer:timer_expire_entry/_exit  tracepoints, filtered on the timer
  *                         function tcp_keepalive_timer: mark "this CPU runs
  *                         the keepalive timer of sk" for the length of the
- *                         call; at entry, check whether the probe in
- *                         flight was answered
+ *                         call (the socket is not locked at entry)
  *   tcp_write_wakeup      ftrace entry hook: with mib LINUX_MIB_TCPKEEPALIVE,
  *                         inside the keepalive timer, a probe is attempted
- *                         (else a zero-window probe, not ours)
+ *                         (else a zero-window probe, not ours); the last
+ *                         one was not answered
  *   inet_csk_reset_keepalive_timer  ftrace entry hook: the timer re-arms
- *                         itself after the attempt; icsk_probes_out grew if
- *                         the probe went out, else local congestion
- *                         deferred it
+ *                         itself, bh-locked; after an attempt,
+ *                         icsk_probes_out grew if the probe went out, else
+ *                         local congestion deferred it; without one, the
+ *                         probe in flight may have been answered
  *   tcp_v4_err, tcp_v6_err  ftrace entry hooks: an ICMP error quoting a
  *                         keepalive probe (seq == snd_una - 1), seen before
  *                         TCP drops it as out of window
  *   sock:inet_sock_set_state  ESTABLISHED from SYN_SENT/SYN_RECV: a
- *                         connection opens (active/passive); CLOSE inside
- *                         the keepalive timer of the same socket: keepalive
- *                         killed it (unless it is the orphaned FIN_WAIT2
- *                         timeout, which shares the timer)
+ *                         connection opens (active/passive); CLOSE: it
+ *                         closes, and its policy's values are put back;
+ *                         CLOSE inside the keepalive timer of the same
+ *                         socket: keepalive killed it (unless it is the
+ *                         orphaned FIN_WAIT2 timeout, which shares the
+ *                         timer)
  *   tcp:tcp_receive_reset  a RST while a keepalive probe is in flight
  *   tcp:tcp_destroy_sock  the socket's state is forgotten
  *   tcp_setsockopt, sock_setsockopt  kretprobes: after the application set
@@ -45,8 +48,10 @@
  * A probe's answer has no event of its own: tcp_ack() zeroes
  * icsk_probes_out and refreshes rcv_tstamp (both are needed: the
  * zero-window probe paths zero icsk_probes_out too).  It is seen at the next
- * run of the keepalive timer (one interval after the probe) or when the
- * socket leaves ESTABLISHED, whichever is first; the answer time comes from
+ * run of the keepalive timer (one interval after the probe), once the
+ * timer holds the socket lock, or when the socket leaves ESTABLISHED,
+ * whichever is first: always where tcp_ack() cannot be half way through
+ * (it zeroes the one, then writes the other).  The answer time comes from
  * tcp_mstamp (checked against rcv_tstamp).
  *
  * Not keepalive, and never counted: zero-window probes (other mib), the
@@ -54,9 +59,11 @@
  * probe is sent), retransmission timeouts (another timer), and sockets
  * whose queued data keeps the timer from probing.
  *
- * Context: all handlers run with preemption off, mostly in softirq with
- * the socket bh-locked (the timer, RST), the ICMP ones before TCP takes
- * the socket lock, set_state and destroy also in process context.  They
+ * Context: all handlers run with preemption off, mostly in softirq: the
+ * timer's entry and exit before it locks the socket and after it unlocks
+ * it, tcp_write_wakeup, the re-arm and RST with the socket bh-locked, the
+ * ICMP ones before TCP takes the socket lock, set_state (socket owned)
+ * and destroy also in process context.  They
  * never sleep or allocate, and read socket fields with READ_ONCE where the
  * socket lock may not be held.
  */
@@ -172,7 +179,7 @@ static void kap_check_answer(const struct sock *sk)
 	struct kap_answer a = { .sk = sk };
 	struct kap_event ev = { .sk = sk };
 
-	kap_sock_call(sk, false, kap_answer_fn, &a);
+	kap_sock_call(sk, KAP_SOCK_FIND, kap_answer_fn, &a);
 	if (!a.answered)
 		return;
 	ev.probe = a.probe;
@@ -213,11 +220,14 @@ static void kap_tp_timer_entry(void *data, struct timer_list *t,
 			   icsk_keepalive_timer)->icsk_inet.sk;
 	if (!kap_sock_is_tcp(sk))
 		return;
-	/* The timer holds a reference on sk until the callback ends. */
+	/*
+	 * The timer holds a reference on sk until the callback ends.  The
+	 * socket is not locked yet: whether the probe in flight was answered
+	 * is read later, under the lock (kap_wakeup, kap_timer_rearmed).
+	 */
 	ctx = this_cpu_ptr(&kap_timer_ctx);
 	ctx->timer = t;
 	ctx->wakeup = false;
-	kap_check_answer(sk);
 }
 
 static void kap_tp_timer_exit(void *data, struct timer_list *t)
@@ -268,15 +278,20 @@ static void kap_wakeup(struct pt_regs *regs)
 	if (regs_get_kernel_argument(regs, 1) != LINUX_MIB_TCPKEEPALIVE ||
 	    !kap_in_timer_of(sk))
 		return;
+	kap_check_answer(sk);
 	ctx->wakeup = true;
 	ctx->probes_out = inet_csk(sk)->icsk_probes_out;
 }
 
 /*
- * inet_csk_reset_keepalive_timer(sk, len), entry.  After tcp_write_wakeup()
- * the keepalive timer re-arms itself, the socket still bh-locked: it counted
- * the probe in icsk_probes_out if it went out (the function returned <= 0),
- * or it retries soon because local congestion dropped it (> 0).
+ * inet_csk_reset_keepalive_timer(sk, len), entry, inside the keepalive
+ * timer of sk, which re-arms itself bh-locked.  After tcp_write_wakeup() it
+ * counted the probe in icsk_probes_out if it went out (the function
+ * returned <= 0), or it retries soon because local congestion dropped it
+ * (> 0).  Without a probe this run, the peer answered the last one (or the
+ * connection is busy, or the user owns the socket: then nothing is read).
+ * tcp_ack() writes icsk_probes_out and rcv_tstamp under the same lock, so
+ * both are read whole here.
  */
 static void kap_timer_rearmed(struct pt_regs *regs)
 {
@@ -286,8 +301,14 @@ static void kap_timer_rearmed(struct pt_regs *regs)
 	struct kap_probe_rec r;
 	struct kap_event ev = { .sk = sk };
 
-	if (!ctx->wakeup || !kap_in_timer_of(sk))
+	if (!kap_in_timer_of(sk))
 		return;
+	if (!ctx->wakeup) {
+		/* no probe this run: one in flight may have been answered */
+		if (!sock_owned_by_user(sk))
+			kap_check_answer(sk);
+		return;
+	}
 	ctx->wakeup = false;
 	r.probe = min_t(u32, ctx->probes_out + 1, U8_MAX);
 	r.now_us = tp->tcp_mstamp;
@@ -300,7 +321,7 @@ static void kap_timer_rearmed(struct pt_regs *regs)
 		kap_report(KAP_PROBES_DEFERRED, &ev);
 		trace_probe_deferred(&ev);
 	} else {
-		kap_sock_call(sk, true, kap_probe_sent_fn, &r);
+		kap_sock_call(sk, KAP_SOCK_OBSERVE, kap_probe_sent_fn, &r);
 		kap_report(KAP_PROBES_SENT, &ev);
 		trace_probe_sent(&ev);
 	}
@@ -323,7 +344,7 @@ static void kap_icmp_error(struct sock *sk, u32 seq, int err, u8 type, u8 code)
 	    seq != READ_ONCE(tcp_sk(sk)->snd_una) - 1)
 		return;
 	ev.probe = READ_ONCE(inet_csk(sk)->icsk_probes_out);
-	kap_sock_call(sk, true, kap_icmp_err_fn, &err);
+	kap_sock_call(sk, KAP_SOCK_OBSERVE, kap_icmp_err_fn, &err);
 	rcu_read_lock();
 	kap_report(KAP_ICMP_ERRORS, &ev);
 	trace_icmp_error(&ev, err, type, code);
@@ -494,6 +515,7 @@ static void kap_conn_opened(struct sock *sk, bool passive)
 		.port = passive ? inet_sk(sk)->inet_num
 				: ntohs(inet_sk(sk)->inet_dport),
 	};
+	enum kap_sock_want want = KAP_SOCK_FIND;
 	struct kap_policy *p;
 
 	rcu_read_lock();
@@ -502,8 +524,11 @@ static void kap_conn_opened(struct sock *sk, bool passive)
 	 * Track sockets that may probe or that a policy governs; reset a
 	 * stale entry in any case.
 	 */
-	kap_sock_call(sk, p || sock_flag(sk, SOCK_KEEPOPEN), kap_opened_fn,
-		      &fresh);
+	if (p)
+		want = KAP_SOCK_GOVERN;
+	else if (sock_flag(sk, SOCK_KEEPOPEN))
+		want = KAP_SOCK_OBSERVE;
+	kap_sock_call(sk, want, kap_opened_fn, &fresh);
 	if (p)
 		kap_govern(sk, p, passive ? KAP_TRIGGER_ACCEPT : KAP_TRIGGER_CONNECT,
 			   fresh.port);
@@ -522,6 +547,12 @@ static void kap_timeout_fn(struct kap_sock_state *st, void *arg)
 	st->flags &= ~KAP_SOCK_PROBING;
 }
 
+/*
+ * The connection closes.  Inside its keepalive timer (not the orphaned
+ * FIN_WAIT2 timeout, which shares it) keepalive reset it: a timeout;
+ * otherwise a probe may have been answered.  Then what its policy wrote is
+ * put back (apply.c).
+ */
 static void kap_conn_closing(struct sock *sk, int oldstate)
 {
 	struct kap_timeout t = {};
@@ -529,19 +560,18 @@ static void kap_conn_closing(struct sock *sk, int oldstate)
 
 	if (!kap_in_timer_of(sk) ||
 	    (oldstate == TCP_FIN_WAIT2 && sock_flag(sk, SOCK_DEAD))) {
-		/* Not keepalive's doing; a probe may have been answered. */
 		kap_check_answer(sk);
-		return;
+	} else {
+		kap_sock_call(sk, KAP_SOCK_FIND, kap_timeout_fn, &t);
+		ev.probe = inet_csk(sk)->icsk_probes_out;
+		rcu_read_lock();
+		kap_report(KAP_TIMEOUTS, &ev);
+		trace_timeout(&ev, READ_ONCE(sk->sk_err),
+			      READ_ONCE(inet_csk(sk)->icsk_user_timeout) != 0,
+			      t.icmp_err);
+		rcu_read_unlock();
 	}
-	/* Inside its keepalive timer, the connection is reset: a timeout. */
-	kap_sock_call(sk, false, kap_timeout_fn, &t);
-	ev.probe = inet_csk(sk)->icsk_probes_out;
-	rcu_read_lock();
-	kap_report(KAP_TIMEOUTS, &ev);
-	trace_timeout(&ev, READ_ONCE(sk->sk_err),
-		      READ_ONCE(inet_csk(sk)->icsk_user_timeout) != 0,
-		      t.icmp_err);
-	rcu_read_unlock();
+	kap_ungovern(sk);
 }
 
 static void kap_tp_set_state(void *data, const struct sock *csk, int oldstate,
@@ -572,7 +602,7 @@ static void kap_tp_receive_reset(void *data, struct sock *sk)
 	if (!kap_sock_is_tcp(sk) || !kap_keepalive_probing(sk))
 		return;
 	ev.probe = inet_csk(sk)->icsk_probes_out;
-	kap_sock_call(sk, false, kap_reset_fn, NULL);
+	kap_sock_call(sk, KAP_SOCK_FIND, kap_reset_fn, NULL);
 	rcu_read_lock();
 	kap_report(KAP_PEER_RESETS, &ev);
 	trace_peer_reset(&ev);

@@ -76,6 +76,7 @@ void kap_socks_uninit(void);
 unsigned int kap_socks_used(void);
 unsigned int kap_socks_max(void);
 u64 kap_socks_overflow(void);
+u64 kap_socks_evicted(void);
 
 /* table.c, trace.c and hooks.c: life cycle; hook calls missed */
 int kap_table_init(void);

@@ -12,9 +12,12 @@
  * Memory is bounded and allocated once, at module load: max_sockets entries
  * (module parameter, default 65536; about 64 bytes each) and a bucket array
  * of the next power of two.  Hooks never allocate: an entry comes from the
- * free list, and when the list is empty the socket goes untracked, which is
- * counted (limits/sockets_overflow) and costs only the answer time of its
- * probes and the exact direction of its opening (see kap_service_port_guess).
+ * free list; when the list is empty, a socket a policy is about to govern
+ * takes the entry of an ungoverned one (limits/sockets_evicted), and any
+ * other socket goes untracked, which is counted (limits/sockets_overflow)
+ * and costs only the answer time of its probes and the exact direction of
+ * its opening (see kap_service_port_guess).  So no number of ungoverned
+ * sockets, which any user can open, keeps a policy from governing.
  *
  * Entries are made for sockets with keepalive activity (keepalive on when
  * they open, or a probe sent) and freed by the tcp_destroy_sock tracepoint.
@@ -42,6 +45,7 @@
 #define KAP_SOCKS_MIN		1024
 #define KAP_SOCKS_LIMIT		(16U << 20)
 #define KAP_SOCK_LOCK_BITS	10	/* 1024 hashed bucket locks */
+#define KAP_EVICT_TRIES		8	/* ungoverned entries tried for one */
 
 /* ---- identity ---------------------------------------------------------- */
 
@@ -77,7 +81,7 @@ u16 kap_service_port_guess(const struct sock *sk)
 	u16 lport = inet_sk(sk)->inet_num;
 	int low, high;
 
-	inet_get_local_port_range(sock_net(sk), &low, &high);
+	kap_local_port_range(sock_net(sk), &low, &high);
 	if (lport < low || lport > high)
 		return lport;
 	return ntohs(inet_sk(sk)->inet_dport);
@@ -93,6 +97,9 @@ MODULE_PARM_DESC(max_sockets,
 struct kap_sock {
 	struct hlist_node node;		/* in a bucket, or in the free list */
 	const struct sock *sk;		/* key; NULL while free */
+	struct list_head observed;	/* in kap_observed while ungoverned */
+	u32 bucket;
+	bool governed;			/* st.policy != 0, as last seen */
 	struct kap_sock_state st;
 };
 
@@ -101,10 +108,13 @@ static struct hlist_head *kap_buckets;
 static unsigned int kap_bucket_bits;
 static raw_spinlock_t kap_bucket_locks[1 << KAP_SOCK_LOCK_BITS];
 
+/* The free list and the ungoverned entries in use, oldest first. */
 static HLIST_HEAD(kap_free);
+static LIST_HEAD(kap_observed);
 static DEFINE_RAW_SPINLOCK(kap_free_lock);
 static unsigned int kap_used;
 static atomic64_t kap_overflow = ATOMIC64_INIT(0);
+static atomic64_t kap_evicted = ATOMIC64_INIT(0);
 
 static u32 kap_sock_hash(const struct sock *sk)
 {
@@ -127,7 +137,44 @@ static struct kap_sock *kap_sock_find(struct hlist_head *head,
 	return NULL;
 }
 
-static struct kap_sock *kap_sock_alloc(void)
+/*
+ * The oldest ungoverned entry whose bucket lock can be had at once (the
+ * caller holds the lock of bucket, and kap_free_lock): taken out of its
+ * bucket for a governed socket.  Only a few are tried; a trylock never
+ * waits, so the lock order (bucket, then free list) holds.
+ */
+/* An ungoverned entry leaves its bucket (locked) for another socket. */
+static struct kap_sock *kap_sock_take(struct kap_sock *ks)
+{
+	hlist_del(&ks->node);
+	list_del_init(&ks->observed);
+	atomic64_inc(&kap_evicted);
+	return ks;
+}
+
+static struct kap_sock *kap_sock_evict(u32 bucket)
+{
+	raw_spinlock_t *mine = kap_bucket_lock(bucket), *theirs;
+	struct kap_sock *ks;
+	int tries = 0;
+
+	list_for_each_entry(ks, &kap_observed, observed) {
+		if (tries++ == KAP_EVICT_TRIES)
+			break;
+		theirs = kap_bucket_lock(ks->bucket);
+		if (theirs == mine)
+			return kap_sock_take(ks);
+		if (raw_spin_trylock(theirs)) {
+			kap_sock_take(ks);
+			raw_spin_unlock(theirs);
+			return ks;
+		}
+	}
+	return NULL;
+}
+
+/* A free entry; for a governed socket, an ungoverned one if none is free. */
+static struct kap_sock *kap_sock_alloc(u32 bucket, enum kap_sock_want want)
 {
 	struct kap_sock *ks = NULL;
 
@@ -136,6 +183,12 @@ static struct kap_sock *kap_sock_alloc(void)
 		ks = hlist_entry(kap_free.first, struct kap_sock, node);
 		hlist_del(&ks->node);
 		kap_used++;
+	} else if (want == KAP_SOCK_GOVERN) {
+		ks = kap_sock_evict(bucket);
+	}
+	if (ks) {
+		list_add_tail(&ks->observed, &kap_observed);
+		ks->governed = false;
 	}
 	raw_spin_unlock(&kap_free_lock);
 	return ks;
@@ -145,18 +198,38 @@ static void kap_sock_release(struct kap_sock *ks)
 {
 	ks->sk = NULL;
 	raw_spin_lock(&kap_free_lock);
+	list_del_init(&ks->observed);
 	hlist_add_head(&ks->node, &kap_free);
 	kap_used--;
 	raw_spin_unlock(&kap_free_lock);
 }
 
+/* A governed entry is never evicted; an ungoverned one may be. */
+static void kap_sock_classify(struct kap_sock *ks)
+{
+	bool governed = ks->st.policy != 0;
+
+	if (governed == ks->governed)
+		return;
+	raw_spin_lock(&kap_free_lock);
+	if (governed)
+		list_del_init(&ks->observed);
+	else
+		list_add_tail(&ks->observed, &kap_observed);
+	ks->governed = governed;
+	raw_spin_unlock(&kap_free_lock);
+}
+
 /*
- * Calls fn(state, arg) with the socket's state locked.  With create, a
- * socket without state gets a zeroed one first.  Returns false, without
- * calling fn, when the socket has no state and none was made.
+ * Calls fn(state, arg) with the socket's state locked.  A socket without
+ * state gets a zeroed one first if want says so: KAP_SOCK_OBSERVE from the
+ * free entries, KAP_SOCK_GOVERN (a policy is about to govern it) also in
+ * place of an ungoverned socket's, so that no number of ungoverned sockets
+ * keeps a policy from governing.  Returns false, without calling fn, when
+ * the socket has no state and none was made.
  */
-bool kap_sock_call(const struct sock *sk, bool create, kap_sock_fn fn,
-		   void *arg)
+bool kap_sock_call(const struct sock *sk, enum kap_sock_want want,
+		   kap_sock_fn fn, void *arg)
 {
 	u32 bucket = kap_sock_hash(sk);
 	raw_spinlock_t *lock = kap_bucket_lock(bucket);
@@ -165,18 +238,21 @@ bool kap_sock_call(const struct sock *sk, bool create, kap_sock_fn fn,
 
 	raw_spin_lock_irqsave(lock, flags);
 	ks = kap_sock_find(&kap_buckets[bucket], sk);
-	if (!ks && create) {
-		ks = kap_sock_alloc();
+	if (!ks && want != KAP_SOCK_FIND) {
+		ks = kap_sock_alloc(bucket, want);
 		if (ks) {
 			ks->sk = sk;
+			ks->bucket = bucket;
 			memset(&ks->st, 0, sizeof(ks->st));
 			hlist_add_head(&ks->node, &kap_buckets[bucket]);
 		} else {
 			atomic64_inc(&kap_overflow);
 		}
 	}
-	if (ks)
+	if (ks) {
 		fn(&ks->st, arg);
+		kap_sock_classify(ks);
+	}
 	raw_spin_unlock_irqrestore(lock, flags);
 	return ks;
 }
@@ -189,7 +265,7 @@ static void kap_sock_copy(struct kap_sock_state *st, void *arg)
 /* A copy of the socket's state; false (and st untouched) if it has none. */
 bool kap_sock_get(const struct sock *sk, struct kap_sock_state *st)
 {
-	return kap_sock_call(sk, false, kap_sock_copy, st);
+	return kap_sock_call(sk, KAP_SOCK_FIND, kap_sock_copy, st);
 }
 
 /* The socket is being destroyed: its state goes back to the free list. */
@@ -224,6 +300,11 @@ u64 kap_socks_overflow(void)
 	return atomic64_read(&kap_overflow);
 }
 
+u64 kap_socks_evicted(void)
+{
+	return atomic64_read(&kap_evicted);
+}
+
 int kap_socks_init(void)
 {
 	unsigned int i;
@@ -243,8 +324,10 @@ int kap_socks_init(void)
 	}
 	for (i = 0; i < ARRAY_SIZE(kap_bucket_locks); i++)
 		raw_spin_lock_init(&kap_bucket_locks[i]);
-	for (i = 0; i < max_sockets; i++)
+	for (i = 0; i < max_sockets; i++) {
+		INIT_LIST_HEAD(&kap_pool[i].observed);
 		hlist_add_head(&kap_pool[i].node, &kap_free);
+	}
 	return 0;
 }
 
@@ -252,6 +335,7 @@ int kap_socks_init(void)
 void kap_socks_uninit(void)
 {
 	INIT_HLIST_HEAD(&kap_free);
+	INIT_LIST_HEAD(&kap_observed);
 	vfree(kap_pool);
 	vfree(kap_buckets);
 }

@@ -49,8 +49,15 @@ struct kap_sock_state {
 
 typedef void (*kap_sock_fn)(struct kap_sock_state *st, void *arg);
 
-bool kap_sock_call(const struct sock *sk, bool create, kap_sock_fn fn,
-		   void *arg);
+/* What kap_sock_call() does for a socket without state. */
+enum kap_sock_want {
+	KAP_SOCK_FIND,		/* nothing */
+	KAP_SOCK_OBSERVE,	/* a free entry, if any */
+	KAP_SOCK_GOVERN,	/* a free entry, or an ungoverned socket's */
+};
+
+bool kap_sock_call(const struct sock *sk, enum kap_sock_want want,
+		   kap_sock_fn fn, void *arg);
 bool kap_sock_get(const struct sock *sk, struct kap_sock_state *st);
 void kap_sock_forget(const struct sock *sk);
 

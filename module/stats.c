@@ -11,8 +11,10 @@
  * each slot a row of atomic64 counters (keepalive events come a few per
  * socket per interval, never per packet, so one shared row per port is
  * cheap).  A port takes a slot with its first event and keeps it until
- * unload.  When every slot is taken, a new port's events are counted in
- * the row "other" and in limits/ports_overflow: nothing is lost silently.
+ * unload; at most half the slots go to ports first seen on a socket no
+ * policy governs.  When no slot can be had, a new port's events are
+ * counted in the row "other" and in limits/ports_overflow: nothing is
+ * lost silently.
  *
  * Context: kap_count() runs in hook handlers (any context, preemption off);
  * it never allocates or sleeps.
@@ -50,9 +52,39 @@ static struct kap_port_row *kap_ports;	/* 2 * max_ports slots */
 static struct kap_port_row kap_port_other;
 static unsigned int kap_port_bits;
 static atomic_t kap_ports_used = ATOMIC_INIT(0);
+static atomic_t kap_ports_ungoverned = ATOMIC_INIT(0);	/* rows of those */
 static atomic64_t kap_ports_overflow = ATOMIC64_INIT(0);
 
-static struct kap_port_row *kap_port_row(u16 port)
+/* One more row in use: within max_ports, and half of it if ungoverned. */
+static bool kap_port_budget(bool governed)
+{
+	if (!governed && atomic_inc_return(&kap_ports_ungoverned) > max_ports / 2) {
+		atomic_dec(&kap_ports_ungoverned);
+		return false;
+	}
+	if (atomic_inc_return(&kap_ports_used) > max_ports) {
+		atomic_dec(&kap_ports_used);
+		if (!governed)
+			atomic_dec(&kap_ports_ungoverned);
+		return false;
+	}
+	return true;
+}
+
+static void kap_port_unbudget(bool governed)
+{
+	atomic_dec(&kap_ports_used);
+	if (!governed)
+		atomic_dec(&kap_ports_ungoverned);
+}
+
+/*
+ * The row of a port: found, or claimed with the port's first event.  Half
+ * the rows are kept for ports whose event is a governed socket's, so that
+ * ungoverned sockets (which any user can open, on any port) cannot fill
+ * the table and push the services a policy names into "other".
+ */
+static struct kap_port_row *kap_port_row(u16 port, bool governed)
 {
 	unsigned int size = 1U << kap_port_bits, i, slot;
 	int key = port + 1, old;
@@ -65,14 +97,12 @@ static struct kap_port_row *kap_port_row(u16 port)
 		if (old)
 			continue;
 		/* A free slot: claim it if the budget allows. */
-		if (atomic_inc_return(&kap_ports_used) > max_ports) {
-			atomic_dec(&kap_ports_used);
+		if (!kap_port_budget(governed))
 			break;
-		}
 		old = atomic_cmpxchg(&kap_ports[slot].key, 0, key);
 		if (!old)
 			return &kap_ports[slot];
-		atomic_dec(&kap_ports_used);
+		kap_port_unbudget(governed);
 		if (old == key)
 			return &kap_ports[slot];
 	}
@@ -87,7 +117,7 @@ void kap_count(enum kap_counter c, u16 port,
 	this_cpu_inc(kap_global->c[c]);
 	if (policy)
 		this_cpu_inc(policy->c[c]);
-	atomic64_inc(&kap_port_row(port)->c[c]);
+	atomic64_inc(&kap_port_row(port, !!policy)->c[c]);
 }
 
 void kap_stats_sum(struct kap_counters __percpu *pcpu,

@@ -13,6 +13,7 @@
  *
  * Context: process context.
  */
+#include <linux/capability.h>
 #include <linux/kobject.h>
 #include <linux/slab.h>
 #include <linux/sysfs.h>
@@ -40,11 +41,15 @@ static void kap_policy_dir_release(struct kobject *kobj)
 	kfree(d);
 }
 
+/* Names cgroups, namespaces and ports: CAP_NET_ADMIN only (sysfs.c). */
 static ssize_t spec_show(struct kobject *kobj, struct kobj_attribute *attr,
 			 char *buf)
 {
-	int n = kap_policy_format(kap_sysfs_policy(kobj), buf, PAGE_SIZE - 1);
+	int n;
 
+	if (!capable(CAP_NET_ADMIN))
+		return -EPERM;
+	n = kap_policy_format(kap_sysfs_policy(kobj), buf, PAGE_SIZE - 1);
 	return n + sysfs_emit_at(buf, n, "\n");
 }
 
@@ -54,7 +59,7 @@ static ssize_t order_show(struct kobject *kobj, struct kobj_attribute *attr,
 	return sysfs_emit(buf, "%u\n", kap_policy_order(kap_sysfs_policy(kobj)));
 }
 
-static struct kobj_attribute kap_spec_attr = __ATTR_RO(spec);
+static struct kobj_attribute kap_spec_attr = __ATTR_RO_MODE(spec, 0400);
 static struct kobj_attribute kap_order_attr = __ATTR_RO(order);
 
 static struct attribute *kap_policy_attrs[] = {

@@ -12,11 +12,19 @@
  *                      attribute, as it can outgrow a page)
  *   limits/            the bounded tables: their sizes, use and overflows
  *
+ * Who may do what (a host runs many tenants): every write, and every read
+ * of what describes other namespaces or cgroups (ports, policies/NAME/spec),
+ * needs CAP_NET_ADMIN in the initial user namespace, checked in the
+ * handler as well as by the file's mode; the version, counters and limits
+ * are for everyone.
+ *
  * Files are read and written in process context only.  Everything shown
  * here comes from the engine's interface, module/kapolicy.h.
  */
+#include <linux/capability.h>
 #include <linux/kobject.h>
 #include <linux/sysfs.h>
+#include <linux/user_namespace.h>
 
 #include "sysfs.h"
 
@@ -30,11 +38,15 @@ static ssize_t version_show(struct kobject *kobj, struct kobj_attribute *attr,
 
 static struct kobj_attribute version_attr = __ATTR_RO(version);
 
+/* The writer is the caller: sysfs stores run in the writing task. */
 static ssize_t control_store(struct kobject *kobj, struct kobj_attribute *attr,
 			     const char *buf, size_t count)
 {
-	int ret = kap_control_command(buf, count);
+	int ret;
 
+	if (!capable(CAP_NET_ADMIN))
+		return -EPERM;
+	ret = kap_control_command(buf, count);
 	return ret ?: count;
 }
 
@@ -52,6 +64,8 @@ static ssize_t enforce_store(struct kobject *kobj, struct kobj_attribute *attr,
 {
 	size_t len = count && buf[count - 1] == '\n' ? count - 1 : count;
 
+	if (!capable(CAP_NET_ADMIN))
+		return -EPERM;
 	if (len != 1 || (buf[0] != '0' && buf[0] != '1'))
 		return -EINVAL;
 	kap_control_set_enforce(buf[0] == '1');
@@ -64,10 +78,13 @@ static ssize_t ports_read(struct file *file, struct kobject *kobj,
 			  struct bin_attribute *attr, char *buf, loff_t off,
 			  size_t count)
 {
+	if (!file_ns_capable(file, &init_user_ns, CAP_NET_ADMIN))
+		return -EPERM;
 	return kap_stats_ports_read(buf, off, count);
 }
 
-static struct bin_attribute ports_attr = __BIN_ATTR_RO(ports, 0);
+static struct bin_attribute ports_attr = __BIN_ATTR(ports, 0400, ports_read,
+						    NULL, 0);
 
 static struct attribute *kap_attrs[] = {
 	&version_attr.attr,
@@ -137,6 +154,7 @@ const struct attribute_group kap_sysfs_stats_group = {
 KAP_LIMIT_ATTR(sockets_max, "%u", kap_socks_max());
 KAP_LIMIT_ATTR(sockets_tracked, "%u", kap_socks_used());
 KAP_LIMIT_ATTR(sockets_overflow, "%llu", kap_socks_overflow());
+KAP_LIMIT_ATTR(sockets_evicted, "%llu", kap_socks_evicted());
 KAP_LIMIT_ATTR(ports_max, "%u", kap_stats_ports_max());
 KAP_LIMIT_ATTR(ports_tracked, "%u", kap_stats_ports_used());
 KAP_LIMIT_ATTR(ports_overflow, "%llu", kap_stats_ports_overflow());
@@ -146,6 +164,7 @@ static struct attribute *kap_limits_attrs[] = {
 	&kap_limit_sockets_max.attr,
 	&kap_limit_sockets_tracked.attr,
 	&kap_limit_sockets_overflow.attr,
+	&kap_limit_sockets_evicted.attr,
 	&kap_limit_ports_max.attr,
 	&kap_limit_ports_tracked.attr,
 	&kap_limit_ports_overflow.attr,

@@ -52,6 +52,7 @@ const struct kap_limit kap_limits[] = {
 	{ "sockets_max", false, "Sockets whose keepalive state kapolicy can track at once." },
 	{ "sockets_tracked", false, "Sockets kapolicy tracks now." },
 	{ "sockets_overflow", true, "Times a socket could not be tracked because the table was full." },
+	{ "sockets_evicted", true, "Times a socket a policy governs took an ungoverned socket's place in the full table." },
 	{ "ports_max", false, "Service ports with a line of their own in the ports counters." },
 	{ "ports_tracked", false, "Service ports with a line of their own now." },
 	{ "ports_overflow", true, "Events counted on the ports file's other line." },

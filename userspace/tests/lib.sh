@@ -38,7 +38,7 @@ fake_module() {
 		i=$((i + 1))
 		echo $((i * 10)) > "$FAKE/stats/$c"
 	done
-	for c in sockets_max sockets_tracked sockets_overflow ports_max ports_tracked ports_overflow hooks_missed; do
+	for c in sockets_max sockets_tracked sockets_overflow sockets_evicted ports_max ports_tracked ports_overflow hooks_missed; do
 		echo 3 > "$FAKE/limits/$c"
 	done
 	echo 65536 > "$FAKE/limits/sockets_max"
