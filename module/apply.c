@@ -541,37 +541,39 @@ static void kap_walk_hashinfo(struct inet_hashinfo *h)
  */
 void kap_reconcile(void)
 {
-	struct inet_hashinfo *tables[KAP_WALK_HASHINFOS];
-	struct net *nets[KAP_WALK_HASHINFOS];
-	struct inet_hashinfo *h;
-	unsigned int n, i, done = 0;
-	struct net *net;
+	struct inet_hashinfo *shared = init_net.ipv4.tcp_death_row.hashinfo;
+	struct net *nets[KAP_WALK_HASHINFOS], *cursor = NULL, *net;
+	unsigned int n, i;
 	bool more;
 
-	kap_walk_hashinfo(init_net.ipv4.tcp_death_row.hashinfo);
+	kap_walk_hashinfo(shared);
 	do {
 		n = 0;
 		more = false;
-		i = 0;
 		rcu_read_lock();
-		for_each_net_rcu(net) {
-			h = net->ipv4.tcp_death_row.hashinfo;
-			if (h == init_net.ipv4.tcp_death_row.hashinfo || i++ < done)
+		/*
+		 * Resume after the last namespace walked: the reference held
+		 * on it keeps it in the list, however many others die.
+		 */
+		net = cursor ?: list_entry(&net_namespace_list, struct net, list);
+		list_for_each_entry_continue_rcu(net, &net_namespace_list, list) {
+			if (net->ipv4.tcp_death_row.hashinfo == shared)
 				continue;
 			if (n == KAP_WALK_HASHINFOS) {
 				more = true;
 				break;
 			}
-			if (maybe_get_net(net)) {
-				nets[n] = net;
-				tables[n++] = h;
-			}
+			if (maybe_get_net(net))
+				nets[n++] = net;
 		}
 		rcu_read_unlock();
+		if (cursor)
+			put_net(cursor);
+		cursor = more ? nets[n - 1] : NULL;
 		for (i = 0; i < n; i++) {
-			kap_walk_hashinfo(tables[i]);
-			put_net(nets[i]);
+			kap_walk_hashinfo(nets[i]->ipv4.tcp_death_row.hashinfo);
+			if (nets[i] != cursor)
+				put_net(nets[i]);
 		}
-		done += n;
 	} while (more);
 }

@@ -23,8 +23,9 @@ load_mod max_sockets=1024 max_ports=16
 echo "add svc rport=$SVC idle=30 keepalive=on" > "$SYSFS_DIR/control"
 
 server_start $S4 $PORT --ports 21
-OUT=$WORK/nobody
-mkdir -m 0777 "$OUT"
+OUT=$(mktemp -d /tmp/kapnobody.XXXXXX)	# $WORK is root's alone
+chmod 0777 "$OUT"
+push_cleanup "rm -rf $OUT"
 log "nobody opens 1100 keepalive connections on 20 ports"
 ip netns exec $NS_C setpriv --reuid=65534 --regid=65534 --clear-groups -- \
 	$KAPTOOL client $S4 $PORT --ports 20 --count 1100 --keepalive --idle 1 \
