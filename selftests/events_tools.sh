@@ -20,6 +20,9 @@ for ev in probe_sent probe_answered probe_deferred peer_reset icmp_error timeout
 done
 
 # One tool at a time: each enables the events, which patches kernel text.
+# The tool runs 15 s: 3 s to start, the client's few seconds of probing
+# and its close (where a last answer is counted), with room to spare under
+# emulation, so that every event kapolicy counts falls in a tool's window.
 function with_tool() {
 	"$@" &
 	local pid=$!
@@ -33,10 +36,10 @@ function with_tool() {
 server_start $S4 $PORT
 log "perf stat"
 with_tool perf stat -a -x, -o "$WORK/perf.txt" -e kapolicy:probe_sent \
-	-e kapolicy:probe_answered -- sleep 10
+	-e kapolicy:probe_answered -- sleep 15
 sent_perf=$(kap_stat probes_sent)
 log "trace-cmd record"
-with_tool trace-cmd record -q -e kapolicy -o "$WORK/trace.dat" sleep 10
+with_tool trace-cmd record -q -e kapolicy -o "$WORK/trace.dat" sleep 15
 sent_tc=$(( $(kap_stat probes_sent) - sent_perf ))
 server_stop
 
