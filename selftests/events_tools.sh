@@ -20,26 +20,35 @@ for ev in probe_sent probe_answered probe_deferred peer_reset icmp_error timeout
 done
 
 # One tool at a time: each enables the events, which patches kernel text.
-# The tool runs 15 s: 3 s to start, the client's few seconds of probing
-# and its close (where a last answer is counted), with room to spare under
-# emulation, so that every event kapolicy counts falls in a tool's window.
+# with_tool READY TOOL...: TOOL records for as long as its workload
+# ("sleep 119") lives; once READY (a shell condition) says it records, the
+# client probes, closes (where a last answer is counted), and only then the
+# workload ends: every event kapolicy counts falls in the tool's window,
+# however slow the emulation.
 function with_tool() {
+	local ready=$1
+	shift
 	"$@" &
 	local pid=$!
-	sleep 3
+	loop_until "$ready" || log "the tool did not say it was recording"
+	sleep 1
 	client_start $S4 $PORT --wait 4 --keepalive --idle 1 --intvl 1 --cnt 3
 	client_wait 30
 	client_stop
+	sleep 1
+	pkill -x -f "sleep 119"
 	wait $pid
 }
 
 server_start $S4 $PORT
 log "perf stat"
-with_tool perf stat -a -x, -o "$WORK/perf.txt" -e kapolicy:probe_sent \
-	-e kapolicy:probe_answered -- sleep 15
+# perf stat says nothing when it starts counting: give it 3 s
+with_tool "sleep 3" perf stat -a -x, -o "$WORK/perf.txt" \
+	-e kapolicy:probe_sent -e kapolicy:probe_answered -- sleep 119
 sent_perf=$(kap_stat probes_sent)
 log "trace-cmd record"
-with_tool trace-cmd record -q -e kapolicy -o "$WORK/trace.dat" sleep 15
+with_tool "grep -qx 1 /sys/kernel/tracing/events/kapolicy/probe_sent/enable" \
+	trace-cmd record -q -e kapolicy -o "$WORK/trace.dat" sleep 119
 sent_tc=$(( $(kap_stat probes_sent) - sent_perf ))
 server_stop
 
