@@ -34,6 +34,9 @@
  */
 #include <linux/cgroup.h>
 #include <linux/rcupdate.h>
+#include <linux/sched.h>
+#include <linux/task_work.h>
+#include <linux/wait.h>
 #include <net/inet_connection_sock.h>
 #include <net/inet_hashtables.h>
 #include <net/net_namespace.h>
@@ -41,6 +44,7 @@
 
 #include "apply.h"
 #include "events.h"
+#include "kapolicy.h"
 #include "socks.h"
 #include "stats.h"
 #include "table.h"
@@ -115,9 +119,9 @@ static void kap_set_keepalive(struct sock *sk, bool on, bool closing)
 			inet_csk_delete_keepalive_timer(sk);
 	}
 	if (on)
-		set_bit(SOCK_KEEPOPEN, &sk->sk_flags);
+		sock_set_flag(sk, SOCK_KEEPOPEN);
 	else
-		clear_bit(SOCK_KEEPOPEN, &sk->sk_flags);
+		sock_reset_flag(sk, SOCK_KEEPOPEN);
 }
 
 /* Writes the fields of v; closing: sk is closing, its timers stay as they are. */
@@ -139,6 +143,18 @@ static void kap_write(struct sock *sk, const struct kap_values *v, u8 fields,
 		if (!closing)
 			kap_keepalive_rearm(sk);
 	}
+}
+
+/* dst takes src's values of fields. */
+static void kap_copy_field(struct kap_values *dst, const struct kap_values *src,
+			   u8 fields)
+{
+	if (fields & KAP_F_IDLE)
+		dst->idle = src->idle;
+	if (fields & KAP_F_INTVL)
+		dst->intvl = src->intvl;
+	if (fields & KAP_F_CNT)
+		dst->cnt = src->cnt;
 }
 
 /* user_timeout=auto: idle + intvl * cnt of the values v puts in force. */
@@ -202,8 +218,18 @@ struct kap_govern_rec {
 	u32 id;
 	u8 written;
 	const struct kap_values *app;
+	const struct kap_values *want;
 	u16 port;
 };
+
+/* kapolicy wrote v's values: a revert puts back only what still holds them. */
+static void kap_wrote(struct kap_sock_state *st, const struct kap_values *v)
+{
+	st->wrote_idle = v->idle;
+	st->wrote_intvl = v->intvl;
+	st->wrote_cnt = v->cnt;
+	st->wrote_user_timeout = v->user_timeout;
+}
 
 static void kap_govern_fn(struct kap_sock_state *st, void *arg)
 {
@@ -215,6 +241,7 @@ static void kap_govern_fn(struct kap_sock_state *st, void *arg)
 	st->app_intvl = r->app->intvl;
 	st->app_cnt = r->app->cnt;
 	st->app_user_timeout = r->app->user_timeout;
+	kap_wrote(st, r->want);
 	if (!st->port)
 		st->port = r->port;
 	r->port = st->port;
@@ -229,7 +256,9 @@ void kap_govern(struct sock *sk, struct kap_policy *p, enum kap_trigger t,
 		u16 port)
 {
 	struct kap_values app, want;
-	struct kap_govern_rec r = { .id = p->id, .app = &app, .port = port };
+	struct kap_govern_rec r = {
+		.id = p->id, .app = &app, .want = &want, .port = port,
+	};
 
 	kap_read(sk, &app);
 	r.written = kap_plan(sk, p, &app, &want);
@@ -246,6 +275,7 @@ struct kap_revert_rec {
 	u32 id;
 	u8 written;
 	struct kap_values app;
+	struct kap_values wrote;
 };
 
 static void kap_revert_fn(struct kap_sock_state *st, void *arg)
@@ -259,19 +289,39 @@ static void kap_revert_fn(struct kap_sock_state *st, void *arg)
 	r->app.cnt = st->app_cnt;
 	r->app.user_timeout = st->app_user_timeout;
 	r->app.keepalive = false;	/* kapolicy switched it on */
+	r->wrote.idle = st->wrote_idle;
+	r->wrote.intvl = st->wrote_intvl;
+	r->wrote.cnt = st->wrote_cnt;
+	r->wrote.user_timeout = st->wrote_user_timeout;
 	st->policy = 0;
 	st->written = 0;
 }
 
-/* sk is governed no longer: put back what kapolicy wrote.  Socket owned. */
+/*
+ * sk is governed no longer: put back what kapolicy wrote, where it still
+ * holds what kapolicy wrote (a value the application set since, in a call
+ * kapolicy has not seen yet or never will, stands).  SO_KEEPALIVE set by
+ * the application is seen under the socket lock (kap_app_keepalive()).
+ * The caller owns the socket.
+ */
 static void kap_revert(struct sock *sk, bool closing)
 {
 	struct kap_revert_rec r = {};
 	struct kap_policy *p;
+	struct kap_values now;
 
 	kap_sock_call(sk, KAP_SOCK_FIND, kap_revert_fn, &r);
 	if (!r.id)
 		return;
+	kap_read(sk, &now);
+	if (now.idle != r.wrote.idle)
+		r.written &= ~KAP_F_IDLE;
+	if (now.intvl != r.wrote.intvl)
+		r.written &= ~KAP_F_INTVL;
+	if (now.cnt != r.wrote.cnt)
+		r.written &= ~KAP_F_CNT;
+	if (now.user_timeout != r.wrote.user_timeout)
+		r.written &= ~KAP_F_USER_TIMEOUT;
 	kap_write(sk, &r.app, r.written, closing);
 	rcu_read_lock();
 	p = kap_policy_by_id(r.id);
@@ -297,11 +347,32 @@ void kap_ungovern(struct sock *sk)
 struct kap_app_rec {
 	u8 field;		/* KAP_F_* the call set */
 	bool overrule;		/* write the policy's value again */
+	bool follow;		/* user_timeout=auto follows the field */
 	const struct kap_values *now;
+	const struct kap_values *want;	/* with auto's user_timeout */
 	u32 id;
 	u8 written;
 	u16 port;
 };
+
+static void kap_wrote_field(struct kap_sock_state *st, u8 field,
+			    const struct kap_values *v)
+{
+	switch (field) {
+	case KAP_F_IDLE:
+		st->wrote_idle = v->idle;
+		break;
+	case KAP_F_INTVL:
+		st->wrote_intvl = v->intvl;
+		break;
+	case KAP_F_CNT:
+		st->wrote_cnt = v->cnt;
+		break;
+	case KAP_F_USER_TIMEOUT:
+		st->wrote_user_timeout = v->user_timeout;
+		break;
+	}
+}
 
 static void kap_app_fn(struct kap_sock_state *st, void *arg)
 {
@@ -323,8 +394,14 @@ static void kap_app_fn(struct kap_sock_state *st, void *arg)
 		st->app_user_timeout = r->now->user_timeout;
 		break;
 	}
-	if (!r->overrule)
+	if (!r->overrule) {
 		st->written &= ~r->field;	/* the application's value stands */
+	} else {
+		st->written |= r->field;	/* kapolicy's again */
+		kap_wrote_field(st, r->field, r->want);
+	}
+	if (r->follow && (st->written & KAP_F_USER_TIMEOUT))
+		st->wrote_user_timeout = r->want->user_timeout;
 	r->written = st->written;
 	r->port = st->port;
 }
@@ -367,20 +444,21 @@ static u8 kap_policy_fields(const struct kap_policy *p)
 }
 
 /*
- * The application's setsockopt(level, optname) on sk succeeded.  In fill
- * mode, or while not enforcing, its value stands from now on; in override
- * mode a value the policy gives is written again (unless the application
- * asked for what the policy gives, or switched keepalive on).
+ * The application set field on sk; sk is locked (lock_sock()), as when TCP
+ * writes these values.  In fill mode, or while not enforcing, its value
+ * stands from now on; in override mode a value the policy gives is written
+ * again (unless the application asked for what the policy gives, or
+ * switched keepalive on).  Only if the same policy still governs sk: a
+ * revert since then is never followed by a late overrule.
  */
-void kap_app_setsockopt(struct sock *sk, int level, int optname)
+static void kap_overrule(struct sock *sk, u8 field)
 {
 	struct kap_sock_state snap = {};
 	struct kap_values now, want;
-	struct kap_app_rec r = { .now = &now };
+	struct kap_app_rec r = { .now = &now, .want = &want, .field = field };
 	struct kap_policy *p;
-	u8 field = kap_sockopt_field(level, optname);
 
-	if (!field || !kap_sock_get(sk, &snap) || !snap.policy)
+	if (!kap_sock_get(sk, &snap) || !snap.policy)
 		return;
 	rcu_read_lock();
 	p = kap_policy_by_id(snap.policy);
@@ -389,7 +467,6 @@ void kap_app_setsockopt(struct sock *sk, int level, int optname)
 	kap_read(sk, &now);
 	kap_plan(sk, p, &now, &want);
 	r.id = p->id;
-	r.field = field;
 	if (p->spec.mode == KAP_MODE_OVERRIDE && kap_apply_enforcing()) {
 		switch (field) {
 		case KAP_F_IDLE:
@@ -409,21 +486,178 @@ void kap_app_setsockopt(struct sock *sk, int level, int optname)
 			break;
 		}
 	}
+	/* user_timeout=auto follows idle, intvl and cnt as they will be */
+	r.follow = p->spec.user_timeout_auto &&
+		   (field & (KAP_F_IDLE | KAP_F_INTVL | KAP_F_CNT));
+	if (r.follow) {
+		struct kap_values after = now;
+
+		kap_copy_field(&after, &want, r.overrule ? field : 0);
+		want.user_timeout = kap_auto_user_timeout(sk, &after);
+	}
 	kap_sock_call(sk, KAP_SOCK_FIND, kap_app_fn, &r);
 	if (r.overrule) {
 		kap_write(sk, &want, field, false);
 		kap_count(KAP_APP_OVERRIDES, r.port, p->stats);
 		kap_trace_applied(sk, p, p->name, KAP_TRIGGER_SETSOCKOPT, field);
 	}
-	/* user_timeout=auto follows idle, intvl and cnt */
-	if ((r.written & KAP_F_USER_TIMEOUT) && p->spec.user_timeout_auto &&
-	    (field & (KAP_F_IDLE | KAP_F_INTVL | KAP_F_CNT))) {
-		kap_read(sk, &now);
-		now.user_timeout = kap_auto_user_timeout(sk, &now);
-		kap_write(sk, &now, KAP_F_USER_TIMEOUT, false);
-	}
+	if (r.follow && (r.written & KAP_F_USER_TIMEOUT))
+		kap_write(sk, &want, KAP_F_USER_TIMEOUT, false);
 out:
 	rcu_read_unlock();
+}
+
+/*
+ * The application's setsockopt() returns (kretprobe, process context,
+ * preemption off, the socket lock released): what it set is dealt with
+ * under the socket lock, as a task_work run before the task returns to
+ * user space.  The entries are preallocated; when none is free, or the
+ * caller is a kernel thread that never returns to user space, the call is
+ * not seen (limits/hooks_missed) and a later revert still leaves the value
+ * the application set (kap_revert()).
+ */
+#define KAP_DEFERRED_MAX	256	/* setsockopt() calls awaiting their task_work */
+
+struct kap_deferred {
+	struct callback_head work;
+	struct sock *sk;		/* referenced */
+	u8 field;
+	struct kap_deferred *next;	/* in the free list */
+};
+
+static struct kap_deferred kap_deferred_pool[KAP_DEFERRED_MAX];
+static struct kap_deferred *kap_deferred_free;
+static DEFINE_RAW_SPINLOCK(kap_deferred_lock);
+static atomic_t kap_deferred_pending = ATOMIC_INIT(0);
+static DECLARE_WAIT_QUEUE_HEAD(kap_deferred_drained);
+static atomic_long_t kap_deferred_missed = ATOMIC_LONG_INIT(0);
+
+static struct kap_deferred *kap_deferred_get(void)
+{
+	struct kap_deferred *d;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&kap_deferred_lock, flags);
+	d = kap_deferred_free;
+	if (d)
+		kap_deferred_free = d->next;
+	raw_spin_unlock_irqrestore(&kap_deferred_lock, flags);
+	return d;
+}
+
+static void kap_deferred_put(struct kap_deferred *d)
+{
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&kap_deferred_lock, flags);
+	d->next = kap_deferred_free;
+	kap_deferred_free = d;
+	raw_spin_unlock_irqrestore(&kap_deferred_lock, flags);
+}
+
+static void kap_deferred_run(struct callback_head *work)
+{
+	struct kap_deferred *d = container_of(work, struct kap_deferred, work);
+	struct sock *sk = d->sk;
+
+	lock_sock(sk);
+	kap_overrule(sk, d->field);
+	release_sock(sk);
+	sock_put(sk);
+	kap_deferred_put(d);
+	if (atomic_dec_and_test(&kap_deferred_pending))
+		wake_up(&kap_deferred_drained);
+}
+
+void kap_app_setsockopt(struct sock *sk, int level, int optname)
+{
+	struct kap_sock_state snap = {};
+	u8 field = kap_sockopt_field(level, optname);
+	struct kap_deferred *d;
+	struct kap_policy *p;
+	bool given;
+
+	if (!field || !kap_sock_get(sk, &snap) || !snap.policy)
+		return;
+	rcu_read_lock();
+	p = kap_policy_by_id(snap.policy);
+	given = p && (kap_policy_fields(p) & field);
+	rcu_read_unlock();
+	if (!given)
+		return;
+	d = current->flags & (PF_KTHREAD | PF_IO_WORKER) ? NULL :
+	    kap_deferred_get();
+	if (!d)
+		goto missed;
+	d->sk = sk;
+	d->field = field;
+	sock_hold(sk);		/* the caller's file holds sk until then */
+	atomic_inc(&kap_deferred_pending);
+	init_task_work(&d->work, kap_deferred_run);
+	if (!task_work_add(current, &d->work, TWA_RESUME))
+		return;
+	atomic_dec(&kap_deferred_pending);
+	sock_put(sk);
+	kap_deferred_put(d);
+missed:
+	atomic_long_inc(&kap_deferred_missed);
+}
+
+/* setsockopt() calls not dealt with (no entry free, kernel callers). */
+unsigned long kap_apply_missed(void)
+{
+	return atomic_long_read(&kap_deferred_missed);
+}
+
+struct kap_keepalive_rec {
+	u32 id;
+	bool stands;
+};
+
+static void kap_app_keepalive_fn(struct kap_sock_state *st, void *arg)
+{
+	struct kap_keepalive_rec *r = arg;
+
+	if (st->policy == r->id && r->stands)
+		st->written &= ~KAP_F_KEEPALIVE;
+}
+
+/*
+ * The application sets SO_KEEPALIVE (tcp_set_keepalive(), called under
+ * the socket lock before the flag changes): if kapolicy had switched it
+ * on, the application's choice stands from now on - unless a policy in
+ * override mode will switch it on again (kap_overrule()).  Seen here, not
+ * only after the call, so that no revert in between takes it back.
+ */
+void kap_app_keepalive(struct sock *sk, bool on)
+{
+	struct kap_sock_state snap = {};
+	struct kap_keepalive_rec r = {};
+	struct kap_policy *p;
+
+	if (!kap_sock_get(sk, &snap) || !(snap.written & KAP_F_KEEPALIVE))
+		return;
+	rcu_read_lock();
+	p = kap_policy_by_id(snap.policy);
+	r.id = snap.policy;
+	r.stands = on || !p || p->spec.mode != KAP_MODE_OVERRIDE ||
+		   !kap_apply_enforcing();
+	kap_sock_call(sk, KAP_SOCK_FIND, kap_app_keepalive_fn, &r);
+	rcu_read_unlock();
+}
+
+void kap_apply_init(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < KAP_DEFERRED_MAX; i++)
+		kap_deferred_put(&kap_deferred_pool[i]);
+}
+
+/* After the hooks are gone: waits for the task_works still queued. */
+void kap_apply_uninit(void)
+{
+	wait_event(kap_deferred_drained, !atomic_read(&kap_deferred_pending));
 }
 
 /* ---- new and existing connections -------------------------------------- */

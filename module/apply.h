@@ -21,6 +21,8 @@ void kap_govern(struct sock *sk, struct kap_policy *p, enum kap_trigger t,
 		u16 port);
 void kap_ungovern(struct sock *sk);
 void kap_app_setsockopt(struct sock *sk, int level, int optname);
+void kap_app_keepalive(struct sock *sk, bool on);
+unsigned long kap_apply_missed(void);
 void kap_reconcile(void);
 
 #endif /* KAP_APPLY_H */

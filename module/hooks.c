@@ -30,6 +30,8 @@
  *                         timer)
  *   tcp:tcp_receive_reset  a RST while a keepalive probe is in flight
  *   tcp:tcp_destroy_sock  the socket's state is forgotten
+ *   tcp_set_keepalive     ftrace entry hook: the application sets
+ *                         SO_KEEPALIVE, under the socket lock (apply.c)
  *   tcp_setsockopt, sock_setsockopt  kretprobes: after the application set
  *                         TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT,
  *                         TCP_USER_TIMEOUT or SO_KEEPALIVE, a policy in
@@ -426,6 +428,14 @@ static void kap_v6_err(struct pt_regs *regs)
 
 /* ---- the application's setsockopt() ---------------------------------- */
 
+/* tcp_set_keepalive(sk, val): SO_KEEPALIVE, called under the socket lock */
+static void kap_keepalive_set(struct pt_regs *regs)
+{
+	struct sock *sk = (struct sock *)regs_get_kernel_argument(regs, 0);
+
+	kap_app_keepalive(sk, regs_get_kernel_argument(regs, 1) != 0);
+}
+
 struct kap_setsockopt {
 	struct sock *sk;
 	int level;
@@ -677,6 +687,7 @@ static struct kap_fhook kap_fhooks[] = {
 	{ .name = "tcp_write_wakeup", .fn = kap_wakeup },
 	{ .name = "inet_csk_reset_keepalive_timer", .fn = kap_timer_rearmed },
 	{ .name = "tcp_v4_err", .fn = kap_v4_err },
+	{ .name = "tcp_set_keepalive", .fn = kap_keepalive_set },
 #if IS_ENABLED(CONFIG_IPV6)
 	{ .name = "tcp_v6_err", .fn = kap_v6_err },
 #endif
@@ -820,7 +831,7 @@ void kap_hooks_uninit(void)
  */
 unsigned long kap_hooks_missed(void)
 {
-	unsigned long n = atomic_long_read(&kap_fhooks_missed);
+	unsigned long n = atomic_long_read(&kap_fhooks_missed) + kap_apply_missed();
 	int i;
 
 	for (i = 0; i < ARRAY_SIZE(kap_kretprobes); i++)

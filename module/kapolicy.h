@@ -78,9 +78,11 @@ unsigned int kap_socks_max(void);
 u64 kap_socks_overflow(void);
 u64 kap_socks_evicted(void);
 
-/* table.c, trace.c and hooks.c: life cycle; hook calls missed */
+/* table.c, apply.c and hooks.c: life cycle; hook calls missed */
 int kap_table_init(void);
 void kap_table_uninit(void);
+void kap_apply_init(void);
+void kap_apply_uninit(void);
 int kap_hooks_init(void);
 void kap_hooks_uninit(void);
 unsigned long kap_hooks_missed(void);

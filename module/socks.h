@@ -45,6 +45,11 @@ struct kap_sock_state {
 	u32 app_idle;		/* jiffies */
 	u32 app_intvl;		/* jiffies */
 	u32 app_user_timeout;	/* ms */
+	/* what kapolicy wrote, for the fields in written */
+	u8 wrote_cnt;
+	u32 wrote_idle;		/* jiffies */
+	u32 wrote_intvl;	/* jiffies */
+	u32 wrote_user_timeout;	/* ms */
 };
 
 typedef void (*kap_sock_fn)(struct kap_sock_state *st, void *arg);
