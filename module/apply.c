@@ -18,17 +18,21 @@
  *   revert    (policy deleted) puts back what the application had, or 0
  *
  * The per-socket state (socks.c) records the governing policy, which
- * values kapolicy wrote and the application's own values.
+ * values kapolicy wrote (and what it wrote) and the application's own
+ * values.  A revert puts back only a value that still holds what kapolicy
+ * wrote: one the application set since stands, even if kapolicy never saw
+ * the call (MPTCP, bpf_setsockopt(), a missed hook).
  *
- * Where it runs, and why writing the fields directly is safe there:
- *   - when a connection reaches ESTABLISHED (tracepoint): the context owns
- *     the socket (bh-locked in softirq, or owned by the connecting task);
+ * Every write happens where the kernel writes these fields, with the socket
+ * owned, so no write races TCP's own (sk_flags included) or a revert:
+ *   - when a connection reaches ESTABLISHED or CLOSE (tracepoint): the
+ *     context owns the socket (bh-locked in softirq, or owned by a task);
  *   - on existing connections (kap_reconcile, process context): under
  *     lock_sock(), walking every namespace's established hash table;
- *   - after the application's setsockopt() returns (kretprobe, process
- *     context, preemption off): without the socket lock, as TCP itself
- *     writes these fields (WRITE_ONCE; readers use READ_ONCE) and re-arms
- *     the timer (mod_timer is safe against the timer itself).
+ *   - after the application's setsockopt(): a kretprobe sees it return and
+ *     queues a task_work that runs under lock_sock() before the call
+ *     returns to the application (kap_overrule()); its SO_KEEPALIVE is
+ *     seen inside the call, under the lock (kap_app_keepalive()).
  * The kernel's setters (tcp_sock_set_keepidle(), sock_set_keepalive() ...)
  * take lock_sock() and may sleep, so none is called from a hook.
  */
