@@ -150,7 +150,9 @@ function check_rebooted() {
 		server_forget
 		fault_clear
 	}
-	scenario "rebooted-ipv$fam" "$s" reboot_server 20 --keepalive --idle 2 --intvl 1 --cnt 5
+	# idle 5: the reboot (drop, forget, clear) must be over before the
+	# first probe, or that probe is dropped and the second meets the RST
+	scenario "rebooted-ipv$fam" "$s" reboot_server 20 --keepalive --idle 5 --intvl 1 --cnt 5
 	expect_eq "rebooted/ipv$fam: the application gets ECONNRESET" "1 ECONNRESET" "$(client_errors)"
 	expect_eq "rebooted/ipv$fam: one peer_reset, no timeout" "1 0" \
 		"$(kap_stat_delta "$STATS" peer_resets) $(kap_stat_delta "$STATS" timeouts)"
