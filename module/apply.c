@@ -30,17 +30,15 @@
  *   - on existing connections (kap_reconcile, process context): under
  *     lock_sock(), walking every namespace's established hash table;
  *   - after the application's setsockopt(): a kretprobe sees it return and
- *     queues a task_work that runs under lock_sock() before the call
- *     returns to the application (kap_overrule()); its SO_KEEPALIVE is
- *     seen inside the call, under the lock (kap_app_keepalive()).
+ *     queues a work item that runs under lock_sock() (kap_overrule());
+ *     its SO_KEEPALIVE is seen inside the call, under the lock
+ *     (kap_app_keepalive()).
  * The kernel's setters (tcp_sock_set_keepidle(), sock_set_keepalive() ...)
  * take lock_sock() and may sleep, so none is called from a hook.
  */
 #include <linux/cgroup.h>
 #include <linux/rcupdate.h>
-#include <linux/sched.h>
-#include <linux/task_work.h>
-#include <linux/wait.h>
+#include <linux/workqueue.h>
 #include <net/inet_connection_sock.h>
 #include <net/inet_hashtables.h>
 #include <net/net_namespace.h>
@@ -226,13 +224,21 @@ struct kap_govern_rec {
 	u16 port;
 };
 
-/* kapolicy wrote v's values: a revert puts back only what still holds them. */
-static void kap_wrote(struct kap_sock_state *st, const struct kap_values *v)
+/*
+ * kapolicy wrote v's values of fields (the numbers; SO_KEEPALIVE is followed
+ * under the socket lock): a revert puts back only what still holds them.
+ */
+static void kap_wrote(struct kap_sock_state *st, u8 fields,
+		      const struct kap_values *v)
 {
-	st->wrote_idle = v->idle;
-	st->wrote_intvl = v->intvl;
-	st->wrote_cnt = v->cnt;
-	st->wrote_user_timeout = v->user_timeout;
+	if (fields & KAP_F_IDLE)
+		st->wrote_idle = v->idle;
+	if (fields & KAP_F_INTVL)
+		st->wrote_intvl = v->intvl;
+	if (fields & KAP_F_CNT)
+		st->wrote_cnt = v->cnt;
+	if (fields & KAP_F_USER_TIMEOUT)
+		st->wrote_user_timeout = v->user_timeout;
 }
 
 static void kap_govern_fn(struct kap_sock_state *st, void *arg)
@@ -245,7 +251,7 @@ static void kap_govern_fn(struct kap_sock_state *st, void *arg)
 	st->app_intvl = r->app->intvl;
 	st->app_cnt = r->app->cnt;
 	st->app_user_timeout = r->app->user_timeout;
-	kap_wrote(st, r->want);
+	kap_wrote(st, r->written, r->want);
 	if (!st->port)
 		st->port = r->port;
 	r->port = st->port;
@@ -359,25 +365,6 @@ struct kap_app_rec {
 	u16 port;
 };
 
-static void kap_wrote_field(struct kap_sock_state *st, u8 field,
-			    const struct kap_values *v)
-{
-	switch (field) {
-	case KAP_F_IDLE:
-		st->wrote_idle = v->idle;
-		break;
-	case KAP_F_INTVL:
-		st->wrote_intvl = v->intvl;
-		break;
-	case KAP_F_CNT:
-		st->wrote_cnt = v->cnt;
-		break;
-	case KAP_F_USER_TIMEOUT:
-		st->wrote_user_timeout = v->user_timeout;
-		break;
-	}
-}
-
 static void kap_app_fn(struct kap_sock_state *st, void *arg)
 {
 	struct kap_app_rec *r = arg;
@@ -402,10 +389,10 @@ static void kap_app_fn(struct kap_sock_state *st, void *arg)
 		st->written &= ~r->field;	/* the application's value stands */
 	} else {
 		st->written |= r->field;	/* kapolicy's again */
-		kap_wrote_field(st, r->field, r->want);
+		kap_wrote(st, r->field, r->want);
 	}
-	if (r->follow && (st->written & KAP_F_USER_TIMEOUT))
-		st->wrote_user_timeout = r->want->user_timeout;
+	if (r->follow)
+		kap_wrote(st, st->written & KAP_F_USER_TIMEOUT, r->want);
 	r->written = st->written;
 	r->port = st->port;
 }
@@ -514,16 +501,17 @@ out:
 /*
  * The application's setsockopt() returns (kretprobe, process context,
  * preemption off, the socket lock released): what it set is dealt with
- * under the socket lock, as a task_work run before the task returns to
- * user space.  The entries are preallocated; when none is free, or the
- * caller is a kernel thread that never returns to user space, the call is
- * not seen (limits/hooks_missed) and a later revert still leaves the value
- * the application set (kap_revert()).
+ * under the socket lock by a work item, right after the call.  A worker,
+ * not the calling task, so that no task (stopped by a tracer at syscall
+ * exit, say) can hold an entry or module unload.  The entries are
+ * preallocated; when none is free the call is not seen
+ * (limits/hooks_missed), and a later revert still leaves the value the
+ * application set (kap_revert()).
  */
-#define KAP_DEFERRED_MAX	256	/* setsockopt() calls awaiting their task_work */
+#define KAP_DEFERRED_MAX	256	/* setsockopt() calls awaiting their work */
 
 struct kap_deferred {
-	struct callback_head work;
+	struct work_struct work;
 	struct sock *sk;		/* referenced */
 	u8 field;
 	struct kap_deferred *next;	/* in the free list */
@@ -532,8 +520,7 @@ struct kap_deferred {
 static struct kap_deferred kap_deferred_pool[KAP_DEFERRED_MAX];
 static struct kap_deferred *kap_deferred_free;
 static DEFINE_RAW_SPINLOCK(kap_deferred_lock);
-static atomic_t kap_deferred_pending = ATOMIC_INIT(0);
-static DECLARE_WAIT_QUEUE_HEAD(kap_deferred_drained);
+static struct workqueue_struct *kap_deferred_wq;
 static atomic_long_t kap_deferred_missed = ATOMIC_LONG_INIT(0);
 
 static struct kap_deferred *kap_deferred_get(void)
@@ -559,7 +546,7 @@ static void kap_deferred_put(struct kap_deferred *d)
 	raw_spin_unlock_irqrestore(&kap_deferred_lock, flags);
 }
 
-static void kap_deferred_run(struct callback_head *work)
+static void kap_deferred_run(struct work_struct *work)
 {
 	struct kap_deferred *d = container_of(work, struct kap_deferred, work);
 	struct sock *sk = d->sk;
@@ -569,8 +556,6 @@ static void kap_deferred_run(struct callback_head *work)
 	release_sock(sk);
 	sock_put(sk);
 	kap_deferred_put(d);
-	if (atomic_dec_and_test(&kap_deferred_pending))
-		wake_up(&kap_deferred_drained);
 }
 
 void kap_app_setsockopt(struct sock *sk, int level, int optname)
@@ -589,25 +574,18 @@ void kap_app_setsockopt(struct sock *sk, int level, int optname)
 	rcu_read_unlock();
 	if (!given)
 		return;
-	d = current->flags & (PF_KTHREAD | PF_IO_WORKER) ? NULL :
-	    kap_deferred_get();
-	if (!d)
-		goto missed;
+	d = kap_deferred_get();
+	if (!d) {
+		atomic_long_inc(&kap_deferred_missed);
+		return;
+	}
 	d->sk = sk;
 	d->field = field;
-	sock_hold(sk);		/* the caller's file holds sk until then */
-	atomic_inc(&kap_deferred_pending);
-	init_task_work(&d->work, kap_deferred_run);
-	if (!task_work_add(current, &d->work, TWA_RESUME))
-		return;
-	atomic_dec(&kap_deferred_pending);
-	sock_put(sk);
-	kap_deferred_put(d);
-missed:
-	atomic_long_inc(&kap_deferred_missed);
+	sock_hold(sk);		/* the caller's file holds sk until now */
+	queue_work(kap_deferred_wq, &d->work);
 }
 
-/* setsockopt() calls not dealt with (no entry free, kernel callers). */
+/* setsockopt() calls not dealt with (no entry free). */
 unsigned long kap_apply_missed(void)
 {
 	return atomic_long_read(&kap_deferred_missed);
@@ -650,18 +628,24 @@ void kap_app_keepalive(struct sock *sk, bool on)
 	rcu_read_unlock();
 }
 
-void kap_apply_init(void)
+int kap_apply_init(void)
 {
 	unsigned int i;
 
-	for (i = 0; i < KAP_DEFERRED_MAX; i++)
+	kap_deferred_wq = alloc_workqueue("kapolicy", WQ_UNBOUND, 0);
+	if (!kap_deferred_wq)
+		return -ENOMEM;
+	for (i = 0; i < KAP_DEFERRED_MAX; i++) {
+		INIT_WORK(&kap_deferred_pool[i].work, kap_deferred_run);
 		kap_deferred_put(&kap_deferred_pool[i]);
+	}
+	return 0;
 }
 
-/* After the hooks are gone: waits for the task_works still queued. */
+/* After the hooks are gone: runs the work still queued, then frees. */
 void kap_apply_uninit(void)
 {
-	wait_event(kap_deferred_drained, !atomic_read(&kap_deferred_pending));
+	destroy_workqueue(kap_deferred_wq);
 }
 
 /* ---- new and existing connections -------------------------------------- */

@@ -81,7 +81,7 @@ u64 kap_socks_evicted(void);
 /* table.c, apply.c and hooks.c: life cycle; hook calls missed */
 int kap_table_init(void);
 void kap_table_uninit(void);
-void kap_apply_init(void);
+int kap_apply_init(void);
 void kap_apply_uninit(void);
 int kap_hooks_init(void);
 void kap_hooks_uninit(void);

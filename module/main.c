@@ -25,7 +25,9 @@ static int __init kap_init(void)
 	ret = kap_table_init();
 	if (ret)
 		goto err_table;
-	kap_apply_init();
+	ret = kap_apply_init();
+	if (ret)
+		goto err_apply;
 	ret = kap_hooks_init();
 	if (ret)
 		goto err_hooks;
@@ -40,6 +42,7 @@ err_sysfs:
 	kap_hooks_uninit();
 err_hooks:
 	kap_apply_uninit();
+err_apply:
 	kap_table_uninit();
 err_table:
 	kap_socks_uninit();
@@ -54,7 +57,7 @@ static void __exit kap_exit(void)
 	kap_sysfs_uninit();
 	kap_control_uninit();	/* reverts governed sockets; hooks still up */
 	kap_hooks_uninit();
-	kap_apply_uninit();	/* the task_works the setsockopt hook queued */
+	kap_apply_uninit();	/* the work the setsockopt hook queued */
 	kap_table_uninit();
 	kap_socks_uninit();
 	kap_stats_uninit();
