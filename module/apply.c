@@ -365,6 +365,24 @@ struct kap_app_rec {
 	u16 port;
 };
 
+/* Whether field of now still holds what kapolicy wrote (st->wrote_*). */
+static bool kap_still_wrote(const struct kap_sock_state *st,
+			    const struct kap_values *now, u8 field)
+{
+	switch (field) {
+	case KAP_F_IDLE:
+		return now->idle == st->wrote_idle;
+	case KAP_F_INTVL:
+		return now->intvl == st->wrote_intvl;
+	case KAP_F_CNT:
+		return now->cnt == st->wrote_cnt;
+	case KAP_F_USER_TIMEOUT:
+		return now->user_timeout == st->wrote_user_timeout;
+	default:
+		return now->keepalive;	/* kapolicy switched it on */
+	}
+}
+
 static void kap_app_fn(struct kap_sock_state *st, void *arg)
 {
 	struct kap_app_rec *r = arg;
@@ -456,6 +474,8 @@ static void kap_overrule(struct sock *sk, u8 field)
 	if (!p || !(kap_policy_fields(p) & field))
 		goto out;
 	kap_read(sk, &now);
+	if ((snap.written & field) && kap_still_wrote(&snap, &now, field))
+		goto out;	/* dealt with by an earlier work item */
 	kap_plan(sk, p, &now, &want);
 	r.id = p->id;
 	if (p->spec.mode == KAP_MODE_OVERRIDE && kap_apply_enforcing()) {
