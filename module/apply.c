@@ -533,7 +533,7 @@ out:
 struct kap_deferred {
 	struct work_struct work;
 	struct sock *sk;		/* referenced */
-	u8 field;
+	u8 field;			/* 0: only drop the reference */
 	struct kap_deferred *next;	/* in the free list */
 };
 
@@ -571,11 +571,45 @@ static void kap_deferred_run(struct work_struct *work)
 	struct kap_deferred *d = container_of(work, struct kap_deferred, work);
 	struct sock *sk = d->sk;
 
+	if (!d->field) {
+		sock_gen_put(sk);	/* any kind: full, timewait, request */
+		kap_deferred_put(d);
+		return;
+	}
 	lock_sock(sk);
 	kap_overrule(sk, d->field);
 	release_sock(sk);
 	sock_put(sk);
 	kap_deferred_put(d);
+}
+
+/*
+ * A hook that looks a socket up (the ICMP error handlers) holds a
+ * reference it must not drop itself: the last one frees the socket, work
+ * that takes sleeping locks on PREEMPT_RT and has no place in a callback
+ * running with preemption off.  The hook takes an entry before the lookup
+ * (none free: the call is not seen, limits/hooks_missed), and hands entry
+ * and reference back here: a reference that is not the last is dropped at
+ * once, the last one by the worker.
+ */
+struct kap_deferred *kap_deferred_reserve(void)
+{
+	struct kap_deferred *d = kap_deferred_get();
+
+	if (!d)
+		atomic_long_inc(&kap_deferred_missed);
+	return d;
+}
+
+void kap_deferred_sock_put(struct kap_deferred *d, struct sock *sk)
+{
+	if (!sk || refcount_dec_not_one(&sk->sk_refcnt)) {
+		kap_deferred_put(d);
+		return;
+	}
+	d->sk = sk;
+	d->field = 0;
+	queue_work(kap_deferred_wq, &d->work);
 }
 
 void kap_app_setsockopt(struct sock *sk, int level, int optname)

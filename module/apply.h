@@ -23,6 +23,9 @@ void kap_ungovern(struct sock *sk);
 void kap_app_setsockopt(struct sock *sk, int level, int optname);
 void kap_app_keepalive(struct sock *sk, bool on);
 unsigned long kap_apply_missed(void);
+struct kap_deferred;
+struct kap_deferred *kap_deferred_reserve(void);
+void kap_deferred_sock_put(struct kap_deferred *d, struct sock *sk);
 void kap_reconcile(void);
 
 #endif /* KAP_APPLY_H */

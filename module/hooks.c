@@ -381,19 +381,22 @@ static void kap_v4_err(struct pt_regs *regs)
 	const struct tcphdr *th = (const struct tcphdr *)(skb->data + (iph->ihl << 2));
 	u8 type = icmp_hdr(skb)->type, code = icmp_hdr(skb)->code;
 	struct net *net = dev_net(skb->dev);
+	struct kap_deferred *d;
 	struct sock *sk;
 	int err;
 
 	err = -kap_icmp4_errno(type, code);
 	if (!err)
 		return;
+	d = kap_deferred_reserve();
+	if (!d)
+		return;
 	sk = __inet_lookup_established(net, net->ipv4.tcp_death_row.hashinfo,
 				       iph->daddr, th->dest, iph->saddr,
 				       ntohs(th->source), inet_iif(skb), 0);
-	if (!sk)
-		return;
-	kap_icmp_error(sk, ntohl(th->seq), err, type, code);
-	sock_gen_put(sk);
+	if (sk)
+		kap_icmp_error(sk, ntohl(th->seq), err, type, code);
+	kap_deferred_sock_put(d, sk);	/* not here: it may be the last */
 }
 
 #if IS_ENABLED(CONFIG_IPV6)
@@ -407,6 +410,7 @@ static void kap_v6_err(struct pt_regs *regs)
 	const struct ipv6hdr *hdr = (const struct ipv6hdr *)skb->data;
 	const struct tcphdr *th = (const struct tcphdr *)(skb->data + offset);
 	struct net *net = dev_net(skb->dev);
+	struct kap_deferred *d;
 	struct sock *sk;
 	int err = 0;
 
@@ -415,14 +419,16 @@ static void kap_v6_err(struct pt_regs *regs)
 	icmpv6_err_convert(type, code, &err);
 	if (!err)
 		return;
+	d = kap_deferred_reserve();
+	if (!d)
+		return;
 	sk = __inet6_lookup_established(net, net->ipv4.tcp_death_row.hashinfo,
 					&hdr->daddr, th->dest, &hdr->saddr,
 					ntohs(th->source), skb->dev->ifindex,
 					inet6_sdif(skb));
-	if (!sk)
-		return;
-	kap_icmp_error(sk, ntohl(th->seq), err, type, code);
-	sock_gen_put(sk);
+	if (sk)
+		kap_icmp_error(sk, ntohl(th->seq), err, type, code);
+	kap_deferred_sock_put(d, sk);	/* not here: it may be the last */
 }
 #endif
 

@@ -292,9 +292,9 @@ static int kap_spec_word(const struct kap_word *w, struct kap_spec *s,
 				       &s->cgroup, e);
 		break;
 	case KAP_KEY_NETNS:
-		ret = kap_value_number("netns", v, vlen, 1, 0xffffffffULL,
-				       "a netns inode, 1-4294967295", &n, e);
-		s->netns = n;
+		ret = kap_value_number("netns", v, vlen, 1, ~0ULL,
+				       "a network namespace cookie (SO_NETNS_COOKIE), 1-18446744073709551615",
+				       &s->netns, e);
 		break;
 	case KAP_KEY_IDLE:
 		ret = kap_value_number("idle", v, vlen, 1, KAP_SECONDS_MAX,
@@ -488,7 +488,7 @@ int kap_spec_format(const struct kap_spec *s, char *buf, size_t size)
 	if (s->keys & KAP_KEY_BIT(KAP_KEY_CGROUP))
 		KAP_OUT("%scgroup=%llu", KAP_SP, (unsigned long long)s->cgroup);
 	if (s->keys & KAP_KEY_BIT(KAP_KEY_NETNS))
-		KAP_OUT("%snetns=%u", KAP_SP, s->netns);
+		KAP_OUT("%snetns=%llu", KAP_SP, s->netns);
 	if (s->keys & KAP_KEY_BIT(KAP_KEY_IDLE))
 		KAP_OUT("%sidle=%u", KAP_SP, s->idle);
 	if (s->keys & KAP_KEY_BIT(KAP_KEY_INTVL))

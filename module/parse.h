@@ -76,7 +76,7 @@ struct kap_spec {
 	struct kap_port_range lport;
 	struct kap_port_range rport;
 	u64 cgroup;			/* cgroup v2 id */
-	u32 netns;			/* netns inode */
+	u64 netns;			/* netns cookie: never reused */
 	u8 family;			/* 4 or 6 */
 	u16 idle;			/* s */
 	u16 intvl;			/* s */
@@ -109,7 +109,7 @@ struct kap_command {
 struct kap_match_key {
 	u16 lport, rport;		/* host order */
 	u8 family;			/* 4 or 6; IPv4-mapped IPv6 is 4 */
-	u32 netns;			/* netns inode */
+	u64 netns;			/* netns cookie */
 };
 
 /* Why a command was refused: a negative errno and one line for people. */

@@ -64,7 +64,7 @@ void kap_sock_key(const struct sock *sk, struct kap_sock_key *k)
 	k->m.lport = inet_sk(sk)->inet_num;
 	k->m.rport = ntohs(inet_sk(sk)->inet_dport);
 	k->m.family = kap_sock_is_v4(sk) ? 4 : 6;
-	k->m.netns = sock_net(sk)->ns.inum;
+	k->m.netns = sock_net(sk)->net_cookie;
 	k->cgrp = sock_cgroup_ptr((struct sock_cgroup_data *)&sk->sk_cgrp_data);
 }
 

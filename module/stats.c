@@ -22,6 +22,7 @@
 #include <linux/hash.h>
 #include <linux/log2.h>
 #include <linux/moduleparam.h>
+#include <linux/mutex.h>
 #include <linux/percpu.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
@@ -177,37 +178,69 @@ static size_t kap_port_line(char *p, size_t room, const char *name,
 
 /*
  * The ports file: a header line naming the columns, then one line per port
- * with activity, by port number, then "other" if any port overflowed.  The
- * text is made anew on each read and the window [off, off + count) of it is
- * copied out (the file is small: at most max_ports + 2 lines).
+ * with activity, by port number, then "other" if any port overflowed.
+ *
+ * kernfs hands a bin file out a page per read() call.  So that a reader
+ * sees one table, not pages of different ones, the text is made once per
+ * pass - when the reader asks for offset 0, or has no text yet - and kept
+ * for that open file until its read returns 0 (end of file).  At most
+ * KAP_PORTS_TEXTS texts are kept, sized to the rows in use; a text not read
+ * for KAP_PORTS_TEXT_TTL is dropped, and when all are busy the one read
+ * longest ago makes way (its reader's next page comes from a new text).
+ * Only CAP_NET_ADMIN may read the file (sysfs/sysfs.c).
  */
-ssize_t kap_stats_ports_read(char *buf, loff_t off, size_t count)
+#define KAP_PORTS_TEXTS		4
+#define KAP_PORTS_TEXT_TTL	(30 * HZ)
+#define KAP_PORTS_LINE_MAX	(8 + KAP_NR_COUNTERS * 21 + 1)
+
+struct kap_ports_text {
+	const void *reader;		/* the open file; NULL: slot free */
+	unsigned long used;		/* jiffies of the last read */
+	size_t len;
+	char *text;
+};
+
+static struct kap_ports_text kap_ports_texts[KAP_PORTS_TEXTS];
+static DEFINE_MUTEX(kap_ports_texts_lock);
+
+static void kap_ports_text_drop(struct kap_ports_text *t)
+{
+	kvfree(t->text);
+	memset(t, 0, sizeof(*t));
+}
+
+/* The table as it is now, in one piece. */
+static int kap_ports_text_make(struct kap_ports_text *t)
 {
 	unsigned int size = 1U << kap_port_bits, i, n = 0;
-	size_t room, len = 0;
-	char *text, name[8];
-	ssize_t ret;
+	size_t room, len;
+	char name[8];
 	u64 *ports;
+	char *text;
 	int c;
 
-	room = (size_t)(max_ports + 2) * (8 + KAP_NR_COUNTERS * 21) + 256;
-	text = kvmalloc(room, GFP_KERNEL);
 	ports = kvmalloc_array(size, sizeof(*ports), GFP_KERNEL);
-	if (!text || !ports) {
-		ret = -ENOMEM;
-		goto out;
-	}
+	if (!ports)
+		return -ENOMEM;
+	for (i = 0; i < size; i++) {
+		u32 key = atomic_read(&kap_ports[i].key);
 
+		if (key)
+			ports[n++] = (u64)key << 32 | i;
+	}
+	sort(ports, n, sizeof(*ports), kap_port_cmp, NULL);
+
+	room = (size_t)(n + 2) * KAP_PORTS_LINE_MAX + KAP_NR_COUNTERS * 32;
+	text = kvmalloc(room, GFP_KERNEL);
+	if (!text) {
+		kvfree(ports);
+		return -ENOMEM;
+	}
 	len = scnprintf(text, room, "port");
 	for (c = 0; c < KAP_NR_COUNTERS; c++)
 		len += scnprintf(text + len, room - len, " %s",
 				 kap_counter_names[c]);
 	len += scnprintf(text + len, room - len, "\n");
-
-	for (i = 0; i < size; i++)
-		if (atomic_read(&kap_ports[i].key))
-			ports[n++] = (u64)atomic_read(&kap_ports[i].key) << 32 | i;
-	sort(ports, n, sizeof(*ports), kap_port_cmp, NULL);
 	for (i = 0; i < n; i++) {
 		snprintf(name, sizeof(name), "%llu", (ports[i] >> 32) - 1);
 		len += kap_port_line(text + len, room - len, name,
@@ -216,16 +249,62 @@ ssize_t kap_stats_ports_read(char *buf, loff_t off, size_t count)
 	if (atomic64_read(&kap_ports_overflow))
 		len += kap_port_line(text + len, room - len, "other",
 				     &kap_port_other);
+	kvfree(ports);
 
-	if (off >= len) {
+	kvfree(t->text);
+	t->text = text;
+	t->len = len;
+	return 0;
+}
+
+/* The reader's text, or a slot for one: free, stale, or read longest ago. */
+static struct kap_ports_text *kap_ports_text_slot(const void *reader)
+{
+	struct kap_ports_text *t, *lru = NULL;
+
+	for (t = kap_ports_texts; t < kap_ports_texts + KAP_PORTS_TEXTS; t++) {
+		if (t->reader &&
+		    time_after(jiffies, t->used + KAP_PORTS_TEXT_TTL))
+			kap_ports_text_drop(t);
+		if (t->reader == reader)
+			return t;
+	}
+	for (t = kap_ports_texts; t < kap_ports_texts + KAP_PORTS_TEXTS; t++) {
+		if (!t->reader)
+			return t;
+		if (!lru || time_before(t->used, lru->used))
+			lru = t;
+	}
+	kap_ports_text_drop(lru);
+	return lru;
+}
+
+ssize_t kap_stats_ports_read(const void *reader, char *buf, loff_t off,
+			     size_t count)
+{
+	struct kap_ports_text *t;
+	ssize_t ret;
+
+	mutex_lock(&kap_ports_texts_lock);
+	t = kap_ports_text_slot(reader);
+	if (!t->reader || off == 0) {
+		ret = kap_ports_text_make(t);
+		if (ret) {
+			kap_ports_text_drop(t);
+			goto out;
+		}
+		t->reader = reader;
+	}
+	t->used = jiffies;
+	if (off >= t->len) {
+		kap_ports_text_drop(t);	/* end of this pass */
 		ret = 0;
 		goto out;
 	}
-	ret = min_t(size_t, count, len - off);
-	memcpy(buf, text + off, ret);
+	ret = min_t(size_t, count, t->len - off);
+	memcpy(buf, t->text + off, ret);
 out:
-	kvfree(ports);
-	kvfree(text);
+	mutex_unlock(&kap_ports_texts_lock);
 	return ret;
 }
 
@@ -249,6 +328,10 @@ int kap_stats_init(void)
 
 void kap_stats_uninit(void)
 {
+	unsigned int i;
+
+	for (i = 0; i < KAP_PORTS_TEXTS; i++)
+		kap_ports_text_drop(&kap_ports_texts[i]);
 	free_percpu(kap_global);
 	vfree(kap_ports);
 }

@@ -7,6 +7,9 @@
 # in the trace buffer, and with what the application saw.  Meanwhile one
 # process per CPU sets keepalive options in a loop: softirqs that interrupt
 # kapolicy's setsockopt hooks must not lose keepalive events.
+# Last, 10,000 answered probes: probes_answered equals the answers seen
+# on the wire (the server's pure ACKs, counted by nftables in the client's
+# namespace), so that no answer is lost between tcp_ack() and the timer.
 . "$(dirname "$0")/functions.sh"
 . "$(dirname "$0")/net_lib.sh"
 
@@ -14,7 +17,7 @@ N=1000
 PORT=5003
 
 setup
-ktap_plan 12
+ktap_plan 15
 ulimit -n 65536
 unload_mod_if_loaded
 load_mod
@@ -30,7 +33,7 @@ function burst() {
 	kap_stats_snapshot "$STATS"
 	trace_start
 	client_start $S4 $PORT --count $N --wait "$wait" --keepalive --idle "$idle" \
-		--intvl 1 --cnt 3
+		--intvl 1 --cnt 3 ${CLIENT_HOLD:-}
 	[ "$fault" != none ] && $fault
 	# ip netns exec execs kaptool: $! is the process to stop
 	storm_pids=()
@@ -42,6 +45,7 @@ function burst() {
 	kill -TERM "${storm_pids[@]}"
 	wait "${storm_pids[@]}"
 	log "$name: setsockopt rounds meanwhile: $(cat "$WORK/$name".storm* | paste -sd' ')"
+	${BEFORE_STOP:-true}
 	client_stop
 	server_stop
 	fault_clear
@@ -81,6 +85,42 @@ expect_eq "dead: TcpExtTCPKeepAlive agrees (sent + deferred)" "$KA" $((SENT + DE
 expect_eq "dead: one timeout each" $N "$(kap_stat_delta "$STATS" timeouts)"
 expect_eq "dead: the events match the counters" "$((3 * N)) $N" \
 	"$(trace_count "$EV" probe_sent) $(trace_count "$EV" timeout)"
+
+# ---- 10,000 answered probes, each answer seen on the wire -------------------
+# counting starts once the client is connected (after its one-byte echo),
+# so that only keepalive answers are pure ACKs from the server
+function answers_count() {
+	in_ns $NS_C nft -f - <<-EOF || die "nft"
+		table inet kapans {
+			chain in {
+				type filter hook input priority 0; policy accept;
+				tcp sport $PORT tcp flags == ack counter
+			}
+		}
+	EOF
+}
+# the answers stop (the router drops all) before anything is read: the
+# last answers are counted at the timer's next run, a second later
+function answers_freeze() {
+	fault_drop
+	sleep 3
+	WIRE=$(in_ns $NS_C nft list chain inet kapans in | awk '/counter packets/ {
+		for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }')
+	ANSWERED=$(kap_stat_delta "$STATS" probes_answered)
+}
+BEFORE_STOP=answers_freeze CLIENT_HOLD=--hold burst answers answers_count 11 1
+BEFORE_STOP=
+log "answers: on the wire $WIRE, probes_answered $ANSWERED, sent $SENT"
+if [ "$ANSWERED" -ge 10000 ]; then
+	ok "answers: at least 10,000 probes answered ($ANSWERED)"
+else
+	fail "answers: at least 10,000 probes answered" "$ANSWERED"
+fi
+expect_eq "answers: probes_answered equals the answers on the wire" "$WIRE" "$ANSWERED"
+# (counted to the end: the connections that close after the freeze may
+# still see an answer)
+expect_eq "answers: the events match the counter" \
+	"$(kap_stat_delta "$STATS" probes_answered)" "$(trace_count "$EV" probe_answered)"
 
 expect_eq "no hook call was missed" 0 "$(cat $SYSFS_DIR/limits/hooks_missed)"
 storms=$(cat "$WORK"/*.storm* | awk '{ s += $1 } END { print s + 0 }')

@@ -337,7 +337,7 @@ if grep -qE "^ESTAB +$C4:[0-9]+ +$S4:$PB .* cover +timer:\(keepalive,[0-9.]+(ms|
 else
 	fail "sockets text: ss -o's timer vocabulary" "$OUT"
 fi
-policy "add nsp netns=$(netns_inode $NS_S) idle=2 mode=fill"
+policy "add nsp netns=$(netns_cookie $NS_S) idle=2 mode=fill"
 J=$(in_ns $NS_S "$KAP_KAPCTL" -j sockets --port $PA)
 expect_eq "sockets: a netns policy governs the server's namespace's connections" "nsp nsp" \
 	"$(py "$J" '" ".join(str(s["policy"]) for s in d["sockets"])')"

@@ -10,6 +10,9 @@
 #   - max_sockets=1024 with 1100 keepalive connections: the table fills,
 #     limits/sockets_overflow counts the sockets left out, and the probe
 #     counters stay exact;
+#   - the ports file read while 2000 ports gain rows and counts: every
+#     read is one table (a header, each port once and in order, whole
+#     lines), and once all is quiet its columns sum to stats/;
 #   - out-of-range parameters refuse to load.
 . "$(dirname "$0")/functions.sh"
 . "$(dirname "$0")/net_lib.sh"
@@ -17,7 +20,7 @@
 PORT=6000
 
 setup
-ktap_plan 12
+ktap_plan 15
 ulimit -n 65536
 unload_mod_if_loaded
 
@@ -56,6 +59,49 @@ sums=$(awk 'NR == 1 { for (i = 2; i <= NF; i++) name[i] = $i; n = NF; next }
 want=$(for c in $(head -n 1 "$SYSFS_DIR/ports" | cut -d' ' -f2-); do
 	printf "%s=%d " "$c" "$(kap_stat "$c")"; done)
 expect_eq "every column of the ports file sums to stats/" "$want" "$sums"
+unload_mod
+
+# ---- ports read while they change ----------------------------------------
+# kernfs hands the file out a page per read(): a reader must still see one
+# table, not pages of tables made at different times.
+load_mod max_ports=4096
+server_start $S4 $PORT --ports 2000
+client_start $S4 $PORT --ports 2000 --count 2000 --wait 6 --keepalive --idle 1 \
+	--intvl 1 --cnt 3
+reads=0 bad=0
+while [ ! -e "$WORK/client.result" ] && [ $reads -lt 400 ]; do
+	cat "$SYSFS_DIR/ports" > "$WORK/ports.read" || die "ports: read failed"
+	reads=$((reads + 1))
+	why=$(awk 'NR == 1 { if ($1 != "port") { print "no header"; exit } n = NF; next }
+		$1 == "port" { print "a second header at line " NR; exit }
+		NF != n { print "line " NR " has " NF " fields, not " n; exit }
+		$1 != "other" && prev != "" && $1 + 0 <= prev + 0 {
+			print "port " $1 " after " prev " (line " NR ")"; exit }
+		{ prev = $1 }' "$WORK/ports.read")
+	[ -n "$(tail -c 1 "$WORK/ports.read")" ] && why="${why:-the last line is cut}"
+	if [ -n "$why" ]; then
+		bad=$((bad + 1))
+		[ $bad -le 3 ] && log "ports read $reads: $why ($(wc -l < "$WORK/ports.read") lines)"
+	fi
+done
+client_wait 120
+client_stop
+server_stop
+loop_until "[ \$(in_ns $NS_C ss -Htn state established | wc -l) -eq 0 ]"
+rows=$(($(wc -l < "$SYSFS_DIR/ports") - 1))
+log "ports: $reads reads while the rows grew to $rows"
+if [ $reads -ge 3 ] && [ "$rows" -ge 2000 ]; then
+	ok "ports read $reads times while 2000 ports gained rows"
+else
+	fail "ports read while 2000 ports gained rows" "$reads reads, $rows rows"
+fi
+expect_eq "every read of ports is one whole table" "0 of $reads" "$bad of $reads"
+sums=$(awk 'NR == 1 { for (i = 2; i <= NF; i++) name[i] = $i; n = NF; next }
+	{ for (i = 2; i <= n; i++) s[i] += $i }
+	END { for (i = 2; i <= n; i++) printf "%s=%d ", name[i], s[i] }' "$SYSFS_DIR/ports")
+want=$(for c in $(head -n 1 "$SYSFS_DIR/ports" | cut -d' ' -f2-); do
+	printf "%s=%d " "$c" "$(kap_stat "$c")"; done)
+expect_eq "2000 ports: every column sums to stats/" "$want" "$sums"
 unload_mod
 
 # ---- sockets -------------------------------------------------------------

@@ -348,8 +348,11 @@ function ss_keepalive() {
 		sed 's/^timer:(//; s/)$//'
 }
 
-function netns_inode() {
-	stat -L -c %i "/run/netns/$1"
+# netns_cookie(ns) - what a netns policy matches (SO_NETNS_COOKIE)
+function netns_cookie() {
+	in_ns "$1" python3 -c 'import socket
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+print(int.from_bytes(s.getsockopt(socket.SOL_SOCKET, 71, 8), "little"))'
 }
 
 # policy_stat(name, counter)

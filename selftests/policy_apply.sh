@@ -70,7 +70,7 @@ for fam in 4 6; do
 	[ $fam = 4 ] && other_fam=6 || other_fam=4
 	check_matrix $fam "$s" "rport=$PORT" client
 	check_matrix $fam "$s" "lport=$PORT" server
-	check_matrix $fam "$s" "netns=$(netns_inode $NS_C)" client
+	check_matrix $fam "$s" "netns=$(netns_cookie $NS_C)" client
 	# family alone governs both sides; the other family neither
 	policy "add f family=$fam idle=11 intvl=12 cnt=3 keepalive=on mode=override"
 	policy "add g family=$other_fam idle=21 intvl=22 cnt=5 keepalive=on mode=override"

@@ -80,7 +80,7 @@ static ssize_t ports_read(struct file *file, struct kobject *kobj,
 {
 	if (!file_ns_capable(file, &init_user_ns, CAP_NET_ADMIN))
 		return -EPERM;
-	return kap_stats_ports_read(buf, off, count);
+	return kap_stats_ports_read(file, buf, off, count);
 }
 
 static struct bin_attribute ports_attr = __BIN_ATTR(ports, 0400, ports_read,

@@ -115,6 +115,8 @@ struct json_object *kap_limits_json(void);
 
 /* spec.c: policy words and the policies of the module */
 int kap_resolve_cgroup(const char *value, uint64_t *id, char *err, size_t errlen);
+int kap_resolve_netns(const char *value, uint64_t *cookie, char *err, size_t errlen);
+int kap_netns_cookie_self(uint64_t *cookie);
 int kap_port_filter(const char *opt, const char *value, unsigned int *lo,
 		    unsigned int *hi, char *err, size_t errlen);
 int kap_name_opt(const char *opt, const char *value, bool none_ok, char *err,

@@ -284,7 +284,8 @@ struct kap_ctx {
 	size_t npol;
 	bool have_policies;		/* the module's policies were read */
 	struct kap_cgtree tree;
-	uint32_t netns;
+	uint32_t netns;			/* inode, as lsns(8) shows it */
+	uint64_t netns_cookie;		/* what policies match */
 	struct kap_sysctls sys;
 	uint64_t at_risk;		/* seconds; 0: not asked */
 };
@@ -307,7 +308,7 @@ static bool kap_policy_matches(struct kap_ctx *x, const struct kap_spec *sp,
 		.lport = s->sport,
 		.rport = s->dport,
 		.family = kap_sock_family(s),
-		.netns = x->netns,
+		.netns = x->netns_cookie,
 	};
 	int under;
 
@@ -627,6 +628,8 @@ int kap_cmd_sockets(int argc, char **argv)
 	}
 	if (!stat("/proc/self/ns/net", &st))
 		x.netns = st.st_ino;
+	if (kap_netns_cookie_self(&x.netns_cookie))
+		x.netns_cookie = 0;	/* before 5.14: no netns policy matches */
 	x.sys.idle = kap_read_uint("/proc/sys/net/ipv4/tcp_keepalive_time");
 	x.sys.intvl = kap_read_uint("/proc/sys/net/ipv4/tcp_keepalive_intvl");
 	x.sys.cnt = kap_read_uint("/proc/sys/net/ipv4/tcp_keepalive_probes");
@@ -670,6 +673,7 @@ int kap_cmd_sockets(int argc, char **argv)
 			json_object_array_add(arr, kap_sock_json(rows[i].s, &rows[i].v, x.at_risk));
 		json_object_object_add(o, "sockets", arr);
 		json_object_object_add(o, "netns", json_object_new_int64(x.netns));
+		json_object_object_add(o, "netns_cookie", json_object_new_uint64(x.netns_cookie));
 		json_object_object_add(o, "policies_read", json_object_new_boolean(x.have_policies));
 		kap_json_print(o);
 		json_object_put(o);

@@ -2,10 +2,11 @@
 /*
  * Policy words between the operator and the kernel.
  *
- * kapctl takes two conveniences the kernel does not: cgroup=PATH (a cgroup
- * v2 directory, absolute, relative to the cgroup2 mount, or as
- * /proc/PID/cgroup prints it) for cgroup=ID, and TCP service names
- * (lport=postgresql, rport=http-https) for port numbers.  Both are turned
+ * kapctl takes three conveniences the kernel does not: cgroup=PATH (a
+ * cgroup v2 directory, absolute, relative to the cgroup2 mount, or as
+ * /proc/PID/cgroup prints it) for cgroup=ID, netns=NAME (/run/netns/NAME)
+ * or netns=PATH (/proc/PID/ns/net) for the namespace's cookie, and TCP
+ * service names (lport=postgresql, rport=http-https) for port numbers.  Both are turned
  * into the kernel's form first; then the whole command goes through the
  * module's own parser (module/parse.c, compiled in), so that anything
  * kapctl lets through is exactly what the kernel accepts, and a refusal
@@ -24,10 +25,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <sys/wait.h>
+#include <linux/nsfs.h>
 
 #include "kapctl.h"
+
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE		71
+#endif
 
 #ifndef CGROUP2_SUPER_MAGIC
 #define CGROUP2_SUPER_MAGIC	0x63677270
@@ -130,6 +140,101 @@ int kap_resolve_cgroup(const char *value, uint64_t *id, char *err, size_t errlen
 	return -EINVAL;
 }
 
+/* The cookie of the network namespace this process is in. */
+int kap_netns_cookie_self(uint64_t *cookie)
+{
+	socklen_t len = sizeof(*cookie);
+	int fd, ret = 0;
+
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, cookie, &len))
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/*
+ * The cookie of the network namespace behind an nsfs file: a child enters
+ * it and asks a socket there (the cookie is what policies match: unlike
+ * the inode number, the kernel never gives it to another namespace).
+ */
+static int kap_netns_cookie_of(int nsfd, uint64_t *cookie)
+{
+	int pipefd[2], status, ret;
+	pid_t pid;
+	ssize_t n;
+
+	if (pipe2(pipefd, O_CLOEXEC))
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		ret = -errno;
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return ret;
+	}
+	if (!pid) {
+		uint64_t c = 0;
+
+		close(pipefd[0]);
+		if (setns(nsfd, CLONE_NEWNET))
+			_exit(errno);
+		ret = kap_netns_cookie_self(&c);
+		if (ret)
+			_exit(-ret);
+		_exit(write(pipefd[1], &c, sizeof(c)) == sizeof(c) ? 0 : EIO);
+	}
+	close(pipefd[1]);
+	n = read(pipefd[0], cookie, sizeof(*cookie));
+	close(pipefd[0]);
+	if (waitpid(pid, &status, 0) < 0)
+		return -errno;
+	if (!WIFEXITED(status))
+		return -EINTR;
+	if (WEXITSTATUS(status))
+		return -WEXITSTATUS(status);
+	return n == sizeof(*cookie) ? 0 : -EIO;
+}
+
+/*
+ * netns=VALUE: a number is left to the parser (a cookie); a path is an
+ * nsfs file (/proc/PID/ns/net, /run/netns/NAME); anything else a name
+ * under /run/netns, as ip-netns(8) names them.
+ */
+int kap_resolve_netns(const char *value, uint64_t *cookie, char *err, size_t errlen)
+{
+	char path[4096];
+	int fd, ret;
+
+	if (strchr(value, '/'))
+		snprintf(path, sizeof(path), "%s", value);
+	else
+		snprintf(path, sizeof(path), "/run/netns/%s", value);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "netns: '%s' %s; allowed: a namespace name (/run/netns), an nsfs path (/proc/PID/ns/net) or a namespace cookie",
+			 value, ret == -ENOENT ? "does not exist" : strerror(-ret));
+		return -EINVAL;
+	}
+	if (ioctl(fd, NS_GET_NSTYPE) != CLONE_NEWNET) {
+		close(fd);
+		snprintf(err, errlen, "netns: '%s' is not a network namespace; allowed: a namespace name (/run/netns), an nsfs path (/proc/PID/ns/net) or a namespace cookie",
+			 value);
+		return -EINVAL;
+	}
+	ret = kap_netns_cookie_of(fd, cookie);
+	close(fd);
+	if (ret) {
+		snprintf(err, errlen, "netns: cannot enter '%s' to read its cookie: %s",
+			 value, strerror(-ret));
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* One end of a port range into out: digits as they are, a service name as its port. */
 static bool kap_port_word(const char *s, size_t len, char *out, size_t size)
 {
@@ -202,6 +307,13 @@ static int kap_resolve_word(const char *w, char *out, size_t size, char *err,
 		if (kap_resolve_cgroup(eq + 1, &id, err, errlen))
 			return -EINVAL;
 		snprintf(out, size, "cgroup=%" PRIu64, id);
+		return 0;
+	}
+	if (eq && klen == 5 && !strncmp(w, "netns", 5) && eq[1] &&
+	    !kap_all_digits(eq + 1, NULL)) {
+		if (kap_resolve_netns(eq + 1, &id, err, errlen))
+			return -EINVAL;
+		snprintf(out, size, "netns=%" PRIu64, id);
 		return 0;
 	}
 	if (eq && klen == 5 && (!strncmp(w, "lport", 5) || !strncmp(w, "rport", 5)) &&
@@ -382,7 +494,7 @@ struct json_object *kap_spec_json(const struct kap_spec *s)
 	if (KAP_HAS(KAP_KEY_CGROUP))
 		json_object_object_add(o, "cgroup", kap_json_u64(s->cgroup));
 	if (KAP_HAS(KAP_KEY_NETNS))
-		json_object_object_add(o, "netns", json_object_new_int64(s->netns));
+		json_object_object_add(o, "netns", json_object_new_uint64(s->netns));
 	if (KAP_HAS(KAP_KEY_IDLE))
 		json_object_object_add(o, "idle", json_object_new_int(s->idle));
 	if (KAP_HAS(KAP_KEY_INTVL))

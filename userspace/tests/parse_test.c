@@ -126,6 +126,8 @@ static const struct good_case good[] = {
 	{ "add u user_timeout=auto", KAP_OP_ADD, "u", "user_timeout=auto mode=fill" },
 	{ "add u user_timeout=2147483647 netns=4026531840", KAP_OP_ADD, "u",
 	  "netns=4026531840 user_timeout=2147483647 mode=fill" },
+	{ "add n netns=18446744073709551615 idle=5", KAP_OP_ADD, "n",
+	  "netns=18446744073709551615 idle=5 mode=fill" },
 	{ "add Z_9-z idle=32767 intvl=32767 cnt=127 lport=65535-65535", KAP_OP_ADD, "Z_9-z",
 	  "lport=65535 idle=32767 intvl=32767 cnt=127 mode=fill" },
 	{ "add k keepalive=on order=0", KAP_OP_ADD, "k", "keepalive=on mode=fill" },

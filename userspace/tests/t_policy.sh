@@ -52,6 +52,20 @@ fi
 run policy add app cgroup=4711 idle=1
 expect_eq "add: a numeric cgroup id is passed as is" "add app cgroup=4711 idle=1" "$(control_log)"
 
+# netns: a name (/run/netns) or an nsfs path becomes the namespace's cookie
+self_cookie=$(python3 -c 'import socket; s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); print(int.from_bytes(s.getsockopt(socket.SOL_SOCKET, 71, 8), "little"))' 2>/dev/null)
+if [ -n "$self_cookie" ] && [ "$(id -u)" = 0 ]; then
+	: > "$FAKE/control"
+	run policy add ns netns=/proc/self/ns/net idle=1
+	expect_eq "add: netns=/proc/PID/ns/net becomes the namespace's cookie" \
+		"add ns netns=$self_cookie idle=1" "$(control_log)"
+else
+	skip "add: netns=/proc/PID/ns/net becomes the namespace's cookie" "needs root and SO_NETNS_COOKIE"
+fi
+: > "$FAKE/control"
+run policy add ns netns=77 idle=1
+expect_eq "add: a numeric netns is a cookie, passed as is" "add ns netns=77 idle=1" "$(control_log)"
+
 # ---- refused before the kernel: exit 2, the parser's message, nothing written ----
 : > "$FAKE/control"
 refused() {
@@ -75,6 +89,14 @@ refused "a reversed range" "rport: '9-3' is a reversed range; allowed: P or P-Q 
 refused "an unknown service name" \
 	"lport: 'nosuchservice' is not a port, port range or TCP service name; allowed: P or P-Q with 1 <= P <= Q <= 65535, or a TCP service name (/etc/services)" \
 	policy add pg lport=nosuchservice idle=1
+refused "a namespace that does not exist" \
+	"netns: 'kap-nosuchns' does not exist; allowed: a namespace name (/run/netns), an nsfs path (/proc/PID/ns/net) or a namespace cookie" \
+	policy add pg netns=kap-nosuchns idle=1
+refused "a file that is not a network namespace" \
+	"netns: '/proc/self/ns/uts' is not a network namespace; allowed: a namespace name (/run/netns), an nsfs path (/proc/PID/ns/net) or a namespace cookie" \
+	policy add pg netns=/proc/self/ns/uts idle=1
+refused "netns=0" "netns: '0' is out of range; allowed: a network namespace cookie (SO_NETNS_COOKIE), 1-18446744073709551615" \
+	policy add pg netns=0 idle=1
 refused "an unknown key" \
 	"key: 'idel' is unknown; allowed: family lport rport cgroup netns idle intvl cnt user_timeout keepalive mode order" \
 	policy add pg idel=1
