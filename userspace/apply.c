@@ -10,8 +10,10 @@
  *
  * Two phases:
  *   1. every line is validated with the module's parser, names must be
- *      unique; every error is reported with its line number, and if there
- *      is one, nothing is written at all;
+ *      unique (a tree of the names seen: O(n log n)), no NUL byte may hide
+ *      a line; every error is reported with its line number, and if there
+ *      is one, nothing is written at all.  Empty input (0 bytes) is an
+ *      error too: a file of comments only is how to empty the table;
  *   2. one transaction on the control file: "begin", "flush", one "add" per
  *      line in file order, "commit".  If the kernel refuses any of them,
  *      "abort": the table stays exactly as it was.  The file is the whole
@@ -20,6 +22,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <search.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,17 +44,29 @@ struct kap_entry {
 	struct kap_command c;
 };
 
+struct kap_name {
+	const char *name;
+	int line;
+};
+
 struct kap_conf {
 	struct kap_entry *e;
 	size_t n, cap;
 	struct json_object *errors;	/* [{"line": N, "message": "..."}] */
 	size_t nerr;
-	struct {
-		int line;
-		char name[KAP_NAME_MAX];
-	} bad[256];			/* names of lines with errors */
-	size_t nbad;
+	void *names;			/* tsearch() tree of struct kap_name */
 };
+
+static int kap_name_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct kap_name *)a)->name, ((const struct kap_name *)b)->name);
+}
+
+static void kap_name_free(void *n)
+{
+	free((void *)((struct kap_name *)n)->name);
+	free(n);
+}
 
 static void kap_conf_error(struct kap_conf *cf, const char *file, int line, const char *msg)
 {
@@ -70,7 +85,6 @@ static void kap_conf_line(struct kap_conf *cf, const char *file, int lineno, cha
 {
 	char *hash = strchr(text, '#'), *name, *rest, err[512];
 	struct kap_entry *e;
-	size_t i;
 
 	if (hash)
 		*hash = '\0';
@@ -96,24 +110,28 @@ static void kap_conf_line(struct kap_conf *cf, const char *file, int lineno, cha
 	memset(e, 0, sizeof(*e));
 	e->line = lineno;
 	/* a name is taken by its first line, even one with errors */
-	for (i = 0; i < cf->n + cf->nbad; i++) {
-		const char *other = i < cf->n ? cf->e[i].c.name : cf->bad[i - cf->n].name;
-		int line = i < cf->n ? cf->e[i].line : cf->bad[i - cf->n].line;
+	if (kap_name_valid(name, strlen(name))) {
+		struct kap_name key = { .name = name }, *n, **found;
 
-		if (!strcmp(other, name)) {
+		found = tfind(&key, &cf->names, kap_name_cmp);
+		if (found) {
 			snprintf(err, sizeof(err), "name: '%s' is defined twice (first on line %d); allowed: each name once",
-				 name, line);
+				 name, (*found)->line);
 			kap_conf_error(cf, file, lineno, err);
 			return;
 		}
+		n = malloc(sizeof(*n));
+		if (!n || !(n->name = strdup(name)) || !tsearch(n, &cf->names, kap_name_cmp)) {
+			if (n)
+				free((void *)n->name);
+			free(n);
+			kap_conf_error(cf, file, lineno, "out of memory");
+			return;
+		}
+		n->line = lineno;
 	}
 	if (kap_build_add(name, &rest, 1, e->cmd, sizeof(e->cmd), &e->c, err, sizeof(err))) {
 		kap_conf_error(cf, file, lineno, err);
-		if (kap_name_valid(name, strlen(name)) && cf->nbad < ARRAY_SIZE(cf->bad)) {
-			cf->bad[cf->nbad].line = lineno;
-			snprintf(cf->bad[cf->nbad].name, sizeof(cf->bad[cf->nbad].name), "%s", name);
-			cf->nbad++;
-		}
 		return;
 	}
 	cf->n++;
@@ -190,10 +208,10 @@ int kap_cmd_apply(int argc, char **argv)
 	struct kap_conf cf = { 0 };
 	struct json_object *o, *names;
 	const char *path, *file;
-	char *text, *line, *next;
+	char *text, *line, *next, *end;
 	bool check = false;
 	int c, err, lineno = 0, ret;
-	size_t i;
+	size_t i, len;
 
 	while ((c = kap_getopt(argc, argv)) != -1) {
 		switch (c) {
@@ -209,21 +227,33 @@ int kap_cmd_apply(int argc, char **argv)
 	path = argv[optind];
 	file = strcmp(path, "-") ? path : "<stdin>";
 
-	text = kap_read_file(path, KAP_CONF_MAX, &err);
+	text = kap_read_file(path, KAP_CONF_MAX, &len, &err);
 	if (!text)
 		return kap_fail("cannot read %s: %s", file,
 				err == -EFBIG ? "larger than 16 MiB" : strerror(-err));
+	if (!len) {
+		free(text);
+		return kap_fail("%s: is empty; nothing was changed (a file of comments only empties the table)",
+				file);
+	}
 	cf.errors = json_object_new_array();
+	end = text + len;
 	for (line = text; line; line = next) {
-		next = strchr(line, '\n');
+		next = memchr(line, '\n', end - line);
 		if (next)
 			*next++ = '\0';
 		lineno++;
-		if (!next && !*line)
+		if (!next && line == end)
 			break;
+		if (strlen(line) != (size_t)((next ? next - 1 : end) - line)) {
+			kap_conf_error(&cf, file, lineno,
+				       "line: contains a NUL byte; allowed: text without NUL bytes");
+			continue;
+		}
 		kap_conf_line(&cf, file, lineno, line);
 	}
 	free(text);
+	tdestroy(cf.names, kap_name_free);
 
 	if (cf.nerr) {
 		o = json_object_new_object();

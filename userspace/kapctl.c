@@ -245,7 +245,9 @@ static int kap_run(const char *parent, const struct kap_cmd *cmd, int argc, char
 	else
 		snprintf(kap_cur_name, sizeof(kap_cur_name), "%s%s%s", parent ? parent : "",
 			 parent ? " " : "", cmd->name);
-	if (argc > 1 && kap_is_help(argv[1])) {
+	/* "help", -h, --help; "help" is a NAME where one is expected */
+	if (argc > 1 && kap_is_help(argv[1]) &&
+	    (strcmp(argv[1], "help") || strncmp(cmd->args, "NAME", 4))) {
 		kap_print_cmd_help(parent, cmd);
 		return KAP_EXIT_OK;
 	}
@@ -321,6 +323,36 @@ static const char *kap_inexact(int argc, char **argv, int from, const struct opt
 }
 
 /*
+ * The first word of argv[from..] (before "--") that is a cluster of short
+ * options with one not in known ("-foo"), or NULL: getopt() would name
+ * the word before it.
+ */
+static const char *kap_bad_short(int argc, char **argv, int from, const struct option *opts,
+				 const char *known)
+{
+	const struct option *o;
+	int i;
+
+	for (i = from; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!strncmp(argv[i], "--", 2)) {
+			for (o = opts; o->name; o++)
+				if (!strcmp(o->name, argv[i] + 2))
+					break;
+			if (o->name && o->has_arg == required_argument)
+				i++;	/* its value, "--at-risk -1" */
+			continue;
+		}
+		if (argv[i][0] != '-' || !argv[i][1])
+			continue;
+		if (strspn(argv[i] + 1, known) != strlen(argv[i] + 1))
+			return argv[i];
+	}
+	return NULL;
+}
+
+/*
  * The options of the running command.  Long options only, besides the
  * common -j, -p and -h (which may also come after the command).
  */
@@ -344,7 +376,8 @@ int kap_getopt(int argc, char **argv)
 	lopts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
 	lopts[n] = (struct option){ NULL, 0, NULL, 0 };
 
-	if (optind == 0 && (bad = kap_inexact(argc, argv, 1, lopts, false))) {
+	if (optind == 0 && ((bad = kap_inexact(argc, argv, 1, lopts, false)) ||
+			    (bad = kap_bad_short(argc, argv, 1, lopts, "jph")))) {
 		kap_opt_exit = kap_usage_err("%s: unknown option '%.*s'", kap_cur_name,
 					     (int)strcspn(bad, "="), bad);
 		return KAP_OPT_EXIT;
@@ -394,6 +427,9 @@ int main(int argc, char **argv)
 	int c;
 
 	bad = kap_inexact(argc, argv, 1, opts, true);
+	if (!bad && argc > 1 && argv[1][0] == '-' && argv[1][1] != '-' && argv[1][1] &&
+	    strspn(argv[1] + 1, "jphV") != strlen(argv[1] + 1))
+		bad = argv[1];
 	if (bad)
 		return kap_usage_err("unknown option '%.*s'", (int)strcspn(bad, "="), bad);
 	opterr = 0;

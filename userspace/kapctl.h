@@ -102,7 +102,7 @@ int kap_need_writable(const char *rel, const char *what);
 int kap_need_control(void);
 int kap_sysfs_write(const char *rel, const char *buf, size_t len, bool append);
 int kap_control_write(const char *cmd);
-char *kap_read_file(const char *path, size_t max, int *err);
+char *kap_read_file(const char *path, size_t max, size_t *lenp, int *err);
 
 /* stats.c: the module's limits (limits/NAME), {NULL}-terminated */
 struct kap_limit {
@@ -117,6 +117,7 @@ struct json_object *kap_limits_json(void);
 int kap_resolve_cgroup(const char *value, uint64_t *id, char *err, size_t errlen);
 int kap_resolve_netns(const char *value, uint64_t *cookie, char *err, size_t errlen);
 int kap_netns_cookie_self(uint64_t *cookie);
+const char *kap_quote(const char *value, char *buf, size_t size);
 int kap_port_filter(const char *opt, const char *value, unsigned int *lo,
 		    unsigned int *hi, char *err, size_t errlen);
 int kap_name_opt(const char *opt, const char *value, bool none_ok, char *err,

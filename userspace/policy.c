@@ -106,6 +106,8 @@ int kap_cmd_policy_add(int argc, char **argv)
 	ret = kap_args(argc, argv, 1, -1, "NAME KEY=VALUE...", &i);
 	if (ret >= 0)
 		return ret;
+	if (kap_name_opt("name", argv[i], false, err, sizeof(err)))
+		return kap_usage_err("%s", err);
 	if (kap_build_add(argv[i], argv + i + 1, argc - i - 1, cmd, sizeof(cmd), &c,
 			  err, sizeof(err)))
 		return kap_usage_err("%s", err);
@@ -121,13 +123,15 @@ int kap_cmd_policy_add(int argc, char **argv)
 
 int kap_cmd_policy_del(int argc, char **argv)
 {
-	char cmd[KAP_LINE_MAX];
+	char cmd[KAP_LINE_MAX], err[256];
 	struct kap_command c;
 	int ret, i;
 
 	ret = kap_args(argc, argv, 1, 1, "NAME", &i);
 	if (ret >= 0)
 		return ret;
+	if (kap_name_opt("name", argv[i], false, err, sizeof(err)))
+		return kap_usage_err("%s", err);
 	snprintf(cmd, sizeof(cmd), "del %s", argv[i]);
 	ret = kap_control_run(cmd, &c, false);
 	if (!ret)
@@ -151,13 +155,17 @@ int kap_cmd_policy_flush(int argc, char **argv)
 
 int kap_cmd_policy_move(int argc, char **argv)
 {
-	char cmd[KAP_LINE_MAX];
+	char cmd[KAP_LINE_MAX], err[256];
 	struct kap_command c;
+	uint64_t pos;
 	int ret, i;
 
 	ret = kap_args(argc, argv, 2, 2, "NAME POSITION", &i);
 	if (ret >= 0)
 		return ret;
+	if (kap_name_opt("name", argv[i], false, err, sizeof(err)) ||
+	    kap_number_opt("position", argv[i + 1], 0, 65535, "", &pos, err, sizeof(err)))
+		return kap_usage_err("%s", err);
 	snprintf(cmd, sizeof(cmd), "move %s %s", argv[i], argv[i + 1]);
 	ret = kap_control_run(cmd, &c, false);
 	if (!ret)

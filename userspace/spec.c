@@ -108,8 +108,9 @@ static int kap_cgroup_dir(const char *path, uint64_t *id, bool *other_fs)
 
 /*
  * cgroup=VALUE: a number is left to the parser; a path is resolved to its
- * id.  "/a/b" is taken as it is if it exists, else under the cgroup2 mount
- * (the form of /proc/PID/cgroup); "a/b" is under the mount.
+ * id.  "/a/b" is taken as it is if it is a cgroup v2 directory, else under
+ * the cgroup2 mount (the form of /proc/PID/cgroup: "/" is the root
+ * cgroup); "a/b" is under the mount.
  */
 int kap_resolve_cgroup(const char *value, uint64_t *id, char *err, size_t errlen)
 {
@@ -120,9 +121,17 @@ int kap_resolve_cgroup(const char *value, uint64_t *id, char *err, size_t errlen
 
 	if (value[0] == '/') {
 		ret = kap_cgroup_dir(value, id, &other);
-		if (ret == -ENOENT) {
+		if (ret) {
+			bool first_other = other;
+			int first = ret;
+
 			snprintf(path, sizeof(path), "%s%s", root, value);
+			other = false;
 			ret = kap_cgroup_dir(path, id, &other);
+			if (ret == -ENOENT) {	/* say what the path as given is */
+				ret = first;
+				other = first_other;
+			}
 		}
 	} else {
 		snprintf(path, sizeof(path), "%s/%s", root, value);
@@ -625,12 +634,37 @@ int kap_port_filter(const char *opt, const char *value, unsigned int *lo,
  * A policy name given as an argument or option; with none_ok also "-"
  * (no policy).  Returns 0 or -EINVAL (err set).
  */
+/* value for a one-line message: control bytes as C escapes, at most 64 */
+const char *kap_quote(const char *value, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	for (; *value && n + 5 < size && n < 64; value++) {
+		unsigned char ch = *value;
+
+		if (ch == '\n')
+			n += snprintf(buf + n, size - n, "\\n");
+		else if (ch == '\t')
+			n += snprintf(buf + n, size - n, "\\t");
+		else if (ch < 0x20 || ch == 0x7f)
+			n += snprintf(buf + n, size - n, "\\x%02x", ch);
+		else
+			buf[n++] = ch;
+	}
+	if (*value && n + 4 < size)
+		n += snprintf(buf + n, size - n, "...");
+	buf[n] = '\0';
+	return buf;
+}
+
 int kap_name_opt(const char *opt, const char *value, bool none_ok, char *err, size_t errlen)
 {
+	char q[80];
+
 	if ((none_ok && !strcmp(value, "-")) || kap_name_valid(value, strlen(value)))
 		return 0;
 	snprintf(err, errlen, "%s: '%s' is not a valid name; allowed: 1-31 characters from A-Z a-z 0-9 _ -%s",
-		 opt, value, none_ok ? ", or '-' for none" : "");
+		 opt, kap_quote(value, q, sizeof(q)), none_ok ? ", or '-' for none" : "");
 	return -EINVAL;
 }
 

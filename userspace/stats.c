@@ -95,7 +95,7 @@ static int kap_ports_load(struct kap_port_line **out, size_t *n)
 	char path[512], *text, *line, *save = NULL;
 
 	snprintf(path, sizeof(path), "%s/ports", kap_sysfs_dir());
-	text = kap_read_file(path, 64 << 20, &err);
+	text = kap_read_file(path, 64 << 20, NULL, &err);
 	if (!text)
 		return err;
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {

@@ -126,8 +126,11 @@ int kap_sysfs_read_counters(const char *dir, struct kap_counters *c)
 	return found;
 }
 
-/* A whole (small) file, NUL-terminated; NULL and *err = -errno on failure. */
-char *kap_read_file(const char *path, size_t max, int *err)
+/*
+ * A whole (small) file, NUL-terminated, its length (which counts any NUL
+ * bytes inside) in *lenp if lenp; NULL and *err = -errno on failure.
+ */
+char *kap_read_file(const char *path, size_t max, size_t *lenp, int *err)
 {
 	size_t len = 0, cap = 4096;
 	char *buf = malloc(cap + 1);
@@ -173,6 +176,8 @@ char *kap_read_file(const char *path, size_t max, int *err)
 	}
 	close(fd);
 	buf[len] = '\0';
+	if (lenp)
+		*lenp = len;
 	*err = 0;
 	return buf;
 fail:

@@ -112,6 +112,24 @@ out=$(with_refusals "28:commit" "$KAPCTL" -j apply "$conf"); rc=$?
 expect_eq "commit refused: abort follows, JSON error" "1 abort" "$rc $(control_log | tail -n 1)"
 expect_match "commit refused: JSON names the step" "cannot commit the transaction" "$(json_get "$out" 'd["error"]')"
 
+# ---- a NUL byte hides nothing; empty input changes nothing ----
+: > "$FAKE/control"
+printf 'a idle=5\n\0junk\nb idle=6\n' > "$conf.nul"
+run apply "$conf.nul"
+expect_eq "a NUL byte: refused with its line, nothing written" \
+	"1 kapctl: $conf.nul:2: line: contains a NUL byte; allowed: text without NUL bytes|" \
+	"$rc $(head -n 1 <<< "$out")|$(control_log)"
+run apply --check "$conf.nul"
+expect_eq "a NUL byte: --check says invalid" 1 "$rc"
+run apply - < /dev/null
+expect_eq "empty input: refused, nothing written" \
+	"1 kapctl: <stdin>: is empty; nothing was changed (a file of comments only empties the table)|" \
+	"$rc $out|$(control_log)"
+printf '# no policy here\n' > "$conf.empty"
+run apply "$conf.empty"
+expect_eq "a file of comments only: the table emptied" "0 begin|flush|commit" \
+	"$rc $(control_log | paste -sd '|')"
+
 # ---- usage and files ----
 run apply
 expect_eq "apply without a file: exit 2" 2 "$rc"

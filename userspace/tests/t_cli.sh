@@ -37,9 +37,12 @@ done
 out=$("$KAPCTL" status extra 2>&1); rc=$?
 expect_eq "status with an argument is a usage error" 2 "$rc"
 
-# help at every level: every object and every command
+# help at every level: every object and every command ("help", or -h
+# where the command takes a NAME: there "help" is a policy's name)
 while read -r line; do
-	out=$("$KAPCTL" $line help 2>&1); rc=$?
+	h=help
+	"$KAPCTL" help $line 2>/dev/null | grep -q "^Usage: kapctl $line NAME" && h=-h
+	out=$("$KAPCTL" $line $h 2>&1); rc=$?
 	if [ $rc -eq 0 ] && grep -q "^Usage: kapctl $line" <<< "$out"; then
 		ok "'kapctl $line help' shows the command's usage"
 	else

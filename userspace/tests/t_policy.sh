@@ -123,6 +123,38 @@ refused "add without a spec" "usage: kapctl policy add NAME KEY=VALUE..." policy
 refused "del of a bad name" "name: 'a/b' is not a valid name; allowed: 1-31 characters from A-Z a-z 0-9 _ -" \
 	policy del a/b
 refused "move to a bad position" "position: 'first' is not a number; allowed: 0-65535" policy move pg first
+# the word at fault is the one named
+refused "an unknown short option names its word" "policy add: unknown option '-foo'" policy add -foo idle=5
+refused "a negative position names its word" "policy move: unknown option '-1'" policy move pg -1
+refused "del of a name with a space" "name: 'a b' is not a valid name; allowed: 1-31 characters from A-Z a-z 0-9 _ -" \
+	policy del "a b"
+refused "add of an empty name" "name: '' is not a valid name; allowed: 1-31 characters from A-Z a-z 0-9 _ -" \
+	policy add "" idle=5
+refused "del of a name with a newline: one line, escaped" \
+	"name: 'pg\\n' is not a valid name; allowed: 1-31 characters from A-Z a-z 0-9 _ -" policy del $'pg\n'
+
+# "help" is a policy name like any other (apply accepts it); -h is help
+: > "$FAKE/control"
+run policy add help idle=5
+expect_eq "add help: a policy named help" "0 add help idle=5" "$rc $(control_log)"
+: > "$FAKE/control"
+run policy del help
+expect_eq "del help: deletes the policy named help" "0 del help" "$rc $(control_log)"
+: > "$FAKE/control"
+run policy del -h
+expect_match "del -h: its help, nothing written" "^Usage: kapctl policy del NAME" "$out"
+expect_eq "del -h: nothing written" "" "$(control_log)"
+
+# cgroup=/ is the root cgroup, as /proc/self/cgroup prints it ("0::/")
+if [ -n "$cgroot" ]; then
+	: > "$FAKE/control"
+	run policy add root cgroup=/ idle=100
+	expect_eq "add: cgroup=/ is the root cgroup" "0 add root cgroup=$(stat -c %i "$cgroot") idle=100" \
+		"$rc $(control_log)"
+else
+	skip "add: cgroup=/ is the root cgroup" "no cgroup2 mount here"
+fi
+: > "$FAKE/control"
 refused "move beyond the range" "position: '65536' is out of range; allowed: 0-65535" policy move pg 65536
 refused "del with two names" "usage: kapctl policy del NAME" policy del a b
 refused "flush with an argument" "usage: kapctl policy flush " policy flush now
