@@ -322,6 +322,23 @@ static const char *kap_inexact(int argc, char **argv, int from, const struct opt
 	return NULL;
 }
 
+/* -j/-p/--json/--pretty anywhere before "--": JSON, also for an early error */
+static void kap_json_asked(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "--pretty") ||
+		    (argv[i][0] == '-' && argv[i][1] != '-' && strpbrk(argv[i] + 1, "jp") &&
+		     strspn(argv[i] + 1, "jph") == strlen(argv[i] + 1)))
+			kap_json = true;
+		if (!strcmp(argv[i], "--pretty") ||
+		    (argv[i][0] == '-' && argv[i][1] != '-' && strchr(argv[i] + 1, 'p') &&
+		     strspn(argv[i] + 1, "jph") == strlen(argv[i] + 1)))
+			kap_pretty = true;
+	}
+}
+
 /*
  * The first word of argv[from..] (before "--") that is a cluster of short
  * options with one not in known ("-foo"), or NULL: getopt() would name
@@ -378,6 +395,7 @@ int kap_getopt(int argc, char **argv)
 
 	if (optind == 0 && ((bad = kap_inexact(argc, argv, 1, lopts, false)) ||
 			    (bad = kap_bad_short(argc, argv, 1, lopts, "jph")))) {
+		kap_json_asked(argc, argv);	/* the error in the form asked for */
 		kap_opt_exit = kap_usage_err("%s: unknown option '%.*s'", kap_cur_name,
 					     (int)strcspn(bad, "="), bad);
 		return KAP_OPT_EXIT;

@@ -66,6 +66,7 @@ int kap_getopt(int argc, char **argv);
 extern bool kap_json;
 extern bool kap_pretty;
 void kap_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void kap_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int kap_usage_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int kap_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int kap_fail_with(struct json_object *extra, const char *fmt, ...)

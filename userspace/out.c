@@ -37,6 +37,18 @@ static void kap_verr(const char *fmt, va_list ap)
 	}
 }
 
+/* A warning: always on stderr, so that a JSON document stays one document. */
+void kap_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "kapctl: warning: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
 void kap_err(const char *fmt, ...)
 {
 	va_list ap;

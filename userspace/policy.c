@@ -216,22 +216,43 @@ int kap_cmd_policy_list(int argc, char **argv)
 	} else if (!n) {
 		printf("no policies\n");
 	} else {
-		int w = 4;
+		/* the columns of stats policies, as wide as their widest value */
+		static const struct {
+			const char *head;
+			int counter;
+		} col[] = {
+			{ "GOVERNED", KAP_SOCKETS_GOVERNED }, { "SENT", KAP_PROBES_SENT },
+			{ "ANSWERED", KAP_PROBES_ANSWERED }, { "TIMEOUTS", KAP_TIMEOUTS },
+		};
+		int w = 4, cw[ARRAY_SIZE(col)], k;
+		char num[24];
 
-		for (i = 0; i < n; i++)
+		for (k = 0; k < (int)ARRAY_SIZE(col); k++)
+			cw[k] = strlen(col[k].head);
+		for (i = 0; i < n; i++) {
 			if ((int)strlen(p[i].name) > w)
 				w = strlen(p[i].name);
-		printf("%-5s  %-*s  %8s  %8s  %8s  %8s  %s\n", "ORDER", w, "NAME", "GOVERNED",
-		       "PROBES", "ANSWERED", "TIMEOUTS", "SPEC");
+			for (k = 0; k < (int)ARRAY_SIZE(col); k++) {
+				int l = snprintf(num, sizeof(num), "%" PRIu64,
+						 p[i].stats.v[col[k].counter]);
+
+				if (l > cw[k])
+					cw[k] = l;
+			}
+		}
+		printf("%-5s  %-*s", "ORDER", w, "NAME");
+		for (k = 0; k < (int)ARRAY_SIZE(col); k++)
+			printf("  %*s", cw[k], col[k].head);
+		printf("  SPEC\n");
 		for (i = 0; i < n; i++) {
 			char order[24] = "?";
 
 			if (p[i].order >= 0)
 				snprintf(order, sizeof(order), "%ld", p[i].order);
-			printf("%-5s  %-*s  %8" PRIu64 "  %8" PRIu64 "  %8" PRIu64 "  %8" PRIu64 "  %s\n",
-			       order, w, p[i].name, p[i].stats.v[KAP_SOCKETS_GOVERNED],
-			       p[i].stats.v[KAP_PROBES_SENT], p[i].stats.v[KAP_PROBES_ANSWERED],
-			       p[i].stats.v[KAP_TIMEOUTS], p[i].spec_text);
+			printf("%-5s  %-*s", order, w, p[i].name);
+			for (k = 0; k < (int)ARRAY_SIZE(col); k++)
+				printf("  %*" PRIu64, cw[k], p[i].stats.v[col[k].counter]);
+			printf("  %s\n", p[i].spec_text);
 		}
 	}
 	free(p);

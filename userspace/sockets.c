@@ -49,6 +49,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -336,7 +337,8 @@ static void kap_judge(struct kap_ctx *x, const struct kap_diag_sock *s, struct k
 	size_t i;
 
 	memset(v, 0, sizeof(*v));
-	for (i = 0; i < x->npol; i++) {
+	/* policies govern connections; a listener has no keepalive */
+	for (i = 0; s->state != KAP_TCP_LISTEN && i < x->npol; i++) {
 		if (x->pols[i].spec_ok && kap_policy_matches(x, &x->pols[i].spec, s)) {
 			v->policy = &x->pols[i];
 			sp = &x->pols[i].spec;
@@ -554,8 +556,9 @@ static int kap_state_index(const char *name)
 {
 	int i;
 
+	/* as ss takes them (established) or shows them (ESTAB) */
 	for (i = 1; i < KAP_NR_STATES; i++)
-		if (!strcmp(kap_states[i].opt, name))
+		if (!strcasecmp(kap_states[i].opt, name) || !strcasecmp(kap_states[i].ss, name))
 			return i;
 	return -1;
 }
@@ -622,6 +625,10 @@ int kap_cmd_sockets(int argc, char **argv)
 	/* The policies, if the module is there; sockets are shown without. */
 	if (kap_module_loaded() && !kap_policies_load(&x.pols, &x.npol))
 		x.have_policies = true;
+	for (i = 0; i < x.npol; i++)
+		if (!x.pols[i].spec_ok)
+			kap_warn("policy '%s': its spec '%s' is not understood by this kapctl (an older version than the module?); the connections it governs are shown without it",
+				 x.pols[i].name, x.pols[i].spec_text);
 	if (policy && strcmp(policy, "-") && !kap_policy_find(x.pols, x.npol, policy)) {
 		free(x.pols);
 		return kap_fail("policy '%s' does not exist", policy);
@@ -678,7 +685,9 @@ int kap_cmd_sockets(int argc, char **argv)
 		kap_json_print(o);
 		json_object_put(o);
 	} else if (!r) {
-		printf(x.at_risk ? "no connection at risk\n" : "no TCP connections\n");
+		printf(x.at_risk ? "no connection at risk\n" :
+		       socks.n && (policy || port_filter) ? "no TCP connection matches (of %zu)\n" :
+		       "no TCP connections\n", socks.n);
 	} else {
 		kap_sockets_text(rows, r, x.at_risk);
 	}

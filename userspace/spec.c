@@ -119,6 +119,11 @@ int kap_resolve_cgroup(const char *value, uint64_t *id, char *err, size_t errlen
 	bool other = false;
 	int ret;
 
+	if (!*value) {
+		snprintf(err, errlen, "cgroup: '' is empty; allowed: a cgroup v2 id or a directory under %s (/ for the root)",
+			 root);
+		return -EINVAL;
+	}
 	if (value[0] == '/') {
 		ret = kap_cgroup_dir(value, id, &other);
 		if (ret) {

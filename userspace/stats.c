@@ -491,6 +491,8 @@ int kap_cmd_stats(int argc, char **argv)
 		kap_json = true;	/* errors as JSON too */
 
 	/* "kapctl stats --port 5432" means the ports view */
+	if (port_filter && policy)
+		return kap_usage_err("stats: --port and --policy cannot be combined (--port is for the ports view, --policy for the policies view)");
 	if (kap_cmd_defaulted && port_filter && !policy)
 		view = "ports";
 	else if (kap_cmd_defaulted && policy && !port_filter)

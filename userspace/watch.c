@@ -763,6 +763,19 @@ int kap_cmd_watch(int argc, char **argv)
 	}
 	if (optind < argc)
 		return kap_usage_err("watch: unexpected argument '%s'", argv[optind]);
+	/* live: the policy must exist, as for sockets and stats */
+	if (!file && w.policy && strcmp(w.policy, "-") && kap_module_loaded()) {
+		struct kap_policy_info *pols = NULL;
+		size_t n = 0;
+		bool found;
+
+		if (kap_load_policies_or_say(&pols, &n) < 0)
+			return KAP_EXIT_FAIL;
+		found = kap_policy_find(pols, n, w.policy);
+		free(pols);
+		if (!found)
+			return kap_fail("policy '%s' does not exist", w.policy);
+	}
 	if (w.cgroup_filter) {
 		kap_cgtree_load(&w.tree);
 		w.tree_time = time(NULL);

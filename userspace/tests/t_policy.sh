@@ -235,8 +235,21 @@ fi
 fake_policy pg 1 "lport=5432 idle=60 intvl=10 cnt=5 keepalive=on mode=fill" 12
 fake_policy web 0 "rport=80-443 idle=30 mode=override" 3
 run policy list
-expect_eq "list: text, in match order" "ORDER NAME GOVERNED PROBES ANSWERED TIMEOUTS SPEC|0 web 0 3 0 0 rport=80-443 idle=30 mode=override|1 pg 0 12 0 0 lport=5432 idle=60 intvl=10 cnt=5 keepalive=on mode=fill" \
+expect_eq "list: text, in match order" "ORDER NAME GOVERNED SENT ANSWERED TIMEOUTS SPEC|0 web 0 3 0 0 rport=80-443 idle=30 mode=override|1 pg 0 12 0 0 lport=5432 idle=60 intvl=10 cnt=5 keepalive=on mode=fill" \
 	"$(tr -s ' ' <<< "$out" | paste -sd '|')"
+fake_policy big 2 "rport=1 idle=1 mode=fill" 123456789012345
+run policy list
+# every value ends where its column's heading ends
+expect_eq "list: columns stay aligned with large counters" "aligned" \
+	"$(awk 'NR == 1 { for (i = 1; i <= NF; i++) { p = index($0, " " $i); if (i == 1) p = 0; end[i] = p + length($i) } next }
+		{ line = $0; pos = 0
+		  for (i = 1; i <= 6; i++) { match(substr(line, pos + 1), /[^ ]+/); s = pos + RSTART; e = s + RLENGTH - 1; pos = e
+		    if (i >= 3 && e != end[i]) { print "line " NR " column " i " ends at " e " not " end[i]; exit } } }
+		END { print "aligned" }' <<< "$out" | head -n 1)"
+rm -rf "$FAKE/policies/big"
+run policy list --json --bogus
+expect_eq "list --json with a bad option: the error is JSON" "2 policy list: unknown option '--bogus'" \
+	"$rc $(json_get "$out" 'd["error"]')"
 out=$("$KAPCTL" -j policy list)
 expect_eq "list: JSON, in match order, with typed keys" "web 0 pg 1 5432 5432 on fill" \
 	"$(json_get "$out" '" ".join(str(x) for x in [d["policies"][0]["name"], d["policies"][0]["order"], d["policies"][1]["name"], d["policies"][1]["order"], d["policies"][1]["keys"]["lport"]["from"], d["policies"][1]["keys"]["lport"]["to"], d["policies"][1]["keys"]["keepalive"], d["policies"][1]["keys"]["mode"]])')"

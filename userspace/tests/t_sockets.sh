@@ -127,4 +127,26 @@ expect_eq "without the module: sockets still shown, no policies read" "0 2 False
 	"$rc $(jsock "$out" '" ".join(str(x) for x in [len(d["sockets"]), d["policies_read"]])')"
 run sockets --state listen --port "$IDLE_L"
 expect_eq "--state listen: the listener" "LISTEN" "$(tail -n +2 <<< "$out" | awk '{ print $1 }')"
+run sockets --state ESTAB --port "$IDLE_L"
+expect_eq "--state takes the names the output shows (ESTAB)" "0 ESTAB ESTAB" \
+	"$rc $(tail -n +2 <<< "$out" | awk '{ print $1 }' | paste -sd ' ')"
+export KAPCTL_SYSFS=$FAKE
+
+# a listener is never governed, though a policy matches its port
+rm -rf "$FAKE/policies"/*
+fake_policy lp 0 "lport=$IDLE_L idle=5 mode=fill"
+out=$("$KAPCTL" -j sockets --state all --port "$IDLE_L")
+expect_eq "a policy on the port: the connection governed, not the listener" "ESTAB:lp LISTEN:None" \
+	"$(jsock "$out" '" ".join(sorted("%s:%s" % (s["state"], s["policy"]) for s in d["sockets"] if s["src_port"] == '"$IDLE_L"'))')"
+
+# filters that match nothing say so, and how many there were
+run sockets --policy lp --port "$KA_L"
+expect_match "a filter that matches nothing says so" "^no TCP connection matches \(of [0-9]+\)$" "$out"
+
+# a spec kapctl cannot read: a warning, not a silent "default"
+fake_policy future 1 "lport=$KA_L idle=5 newkey=1 mode=fill"
+run sockets --port "$KA_L"
+expect_match "an unreadable spec is warned about" \
+	"^kapctl: warning: policy 'future': its spec '.*newkey=1.*' is not understood by this kapctl" "$out"
+rm -rf "$FAKE/policies"/*
 finish

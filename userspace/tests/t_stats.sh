@@ -77,7 +77,9 @@ expect_eq "stats policies JSON, sorted" "web pg" \
 run stats global --port 22
 expect_eq "--port is not an option of the global view" "2 kapctl: stats global: unknown option '--port'" "$rc $(head -n 1 <<< "$out")"
 run stats --port 22 --policy pg
-expect_eq "--port and --policy together: exit 2" "2 kapctl: stats: --port applies to the ports view" "$rc $(head -n 1 <<< "$out")"
+expect_eq "--port and --policy together: exit 2, said so" \
+	"2 kapctl: stats: --port and --policy cannot be combined (--port is for the ports view, --policy for the policies view)" \
+	"$rc $(head -n 1 <<< "$out")"
 run stats --sort probes_sent
 expect_eq "--sort with the global view: exit 2" 2 "$rc"
 run stats ports --policy pg

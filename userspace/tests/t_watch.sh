@@ -104,6 +104,13 @@ if command -v setpriv > /dev/null && [ "$(id -u)" -eq 0 ]; then
 else
 	skip "not root: refused" "needs root and setpriv"
 fi
+# a policy that does not exist, as sockets and stats say it
+run watch --policy nosuch --duration 1
+expect_eq "--policy of a policy that does not exist: exit 1, said so" \
+	"1 kapctl: policy 'nosuch' does not exist" "$rc $out"
+run watch --cgroup "" --duration 1
+expect_eq "--cgroup '': refused, not the root cgroup" 2 "$rc"
+expect_match "--cgroup '': says it is empty" "^kapctl: cgroup: '' is empty; allowed: " "$out"
 export KAPCTL_SYSFS=/nonexistent/kapolicy
 run watch
 expect_eq "no module: exit 1, said so" "1 kapctl: the kapolicy module is not loaded (try 'modprobe kapolicy')" "$rc $out"
