@@ -118,7 +118,7 @@ expect_eq "policy list text: header and one line per policy, in order" "ORDER NA
 	"$(awk '{ print $1, $2 }' <<< "$OUT" | paste -sd '|')"
 J=$(kapctl -p policy show pg)
 expect_eq "policy show JSON: typed keys and counters" "pg 5432 5432 12 True 9" \
-	"$(py "$J" '" ".join(str(x) for x in [d["name"], d["keys"]["lport"]["from"], d["keys"]["lport"]["to"], d["keys"]["intvl"], d["keys"]["keepalive"] == "on", len(d["stats"])])')"
+	"$(py "$J" '" ".join(str(x) for x in [d["name"], d["keys"]["lport"]["from"], d["keys"]["lport"]["to"], d["keys"]["intvl"], d["keys"]["keepalive"] is True, len(d["stats"])])')"
 
 run policy enforce off
 expect_eq "policy enforce off: sysfs enforce is 0, status says off" "0 0 False" \

@@ -37,6 +37,29 @@ static void kap_verr(const char *fmt, va_list ap)
 	}
 }
 
+/*
+ * A duration as ss(8) writes its timers, with hours: "850ms", "48sec",
+ * "2min29sec", "3hr5min".
+ */
+const char *kap_duration_text(uint64_t ms, char *buf, size_t len)
+{
+	uint64_t s = ms / 1000;
+
+	if (ms < 1000)
+		snprintf(buf, len, "%" PRIu64 "ms", ms);
+	else if (s < 60)
+		snprintf(buf, len, "%" PRIu64 "sec", s);
+	else if (s < 3600 && s % 60)
+		snprintf(buf, len, "%" PRIu64 "min%" PRIu64 "sec", s / 60, s % 60);
+	else if (s < 3600)
+		snprintf(buf, len, "%" PRIu64 "min", s / 60);
+	else if ((s / 60) % 60)
+		snprintf(buf, len, "%" PRIu64 "hr%" PRIu64 "min", s / 3600, (s / 60) % 60);
+	else
+		snprintf(buf, len, "%" PRIu64 "hr", s / 3600);
+	return buf;
+}
+
 /* A warning: always on stderr, so that a JSON document stays one document. */
 void kap_warn(const char *fmt, ...)
 {

@@ -522,7 +522,7 @@ static void kap_sockets_text(const struct kap_row *rows, size_t n, bool at_risk_
 		    (l = strlen(kap_states[s->state].ss)) > ws)
 			ws = l;
 	}
-	printf("%-*s  %-*s  %-*s  %7s  %-3s  %-15s  %-*s  %s%s\n", ws, "State", wl,
+	printf("%-*s  %-*s  %-*s  %9s  %-3s  %-15s  %-*s  %s%s\n", ws, "State", wl,
 	       "Local Address:Port", wp, "Peer Address:Port", "Idle", "KA", "Idle/Intvl/Cnt",
 	       wpol, "Policy", "Timer", at_risk_mode ? "  At risk" : "");
 	for (i = 0; i < n; i++) {
@@ -531,7 +531,7 @@ static void kap_sockets_text(const struct kap_row *rows, size_t n, bool at_risk_
 
 		kap_timer_text(s, timer, sizeof(timer));
 		if (v->have_idle_ms)
-			snprintf(idle, sizeof(idle), "%us", v->idle_ms / 1000);
+			kap_duration_text(v->idle_ms, idle, sizeof(idle));
 		else
 			snprintf(idle, sizeof(idle), "?");
 		kap_value_text(&v->idle, a, sizeof(a));
@@ -541,7 +541,7 @@ static void kap_sockets_text(const struct kap_row *rows, size_t n, bool at_risk_
 			 v->idle.src == KAP_SRC_POLICY ? " pol" :
 			 v->idle.src == KAP_SRC_TIMER ? " >=" :
 			 v->idle.src == KAP_SRC_SYSCTL ? " sys" : "");
-		printf("%-*s  %-*s  %-*s  %7s  %-3s  %-15s  %-*s  %s%s%s\n", ws,
+		printf("%-*s  %-*s  %-*s  %9s  %-3s  %-15s  %-*s  %s%s%s\n", ws,
 		       s->state < KAP_NR_STATES && kap_states[s->state].ss ?
 		       kap_states[s->state].ss : "?", wl, s->src, wp, s->dst, idle,
 		       v->keepalive < 0 ? "?" : v->keepalive ? "on" : "off", ka, wpol,

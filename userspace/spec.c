@@ -520,7 +520,7 @@ struct json_object *kap_spec_json(const struct kap_spec *s)
 				       json_object_new_string("auto") :
 				       json_object_new_int64(s->user_timeout));
 	if (KAP_HAS(KAP_KEY_KEEPALIVE))
-		json_object_object_add(o, "keepalive", json_object_new_string("on"));
+		json_object_object_add(o, "keepalive", json_object_new_boolean(true));
 	json_object_object_add(o, "mode", json_object_new_string(
 			       s->mode == KAP_MODE_OVERRIDE ? "override" : "fill"));
 	if (KAP_HAS(KAP_KEY_ORDER))

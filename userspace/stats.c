@@ -220,8 +220,8 @@ static int kap_stats_show_global(enum kap_format fmt)
 	struct kap_counters c;
 	struct kap_policy_info *pols;
 	char rel[64], name[128], buf[16];
-	bool have_enforce;
-	size_t i, npol;
+	bool have_enforce, have_npol;
+	size_t i, npol = 0;
 	uint64_t v;
 	int n;
 
@@ -229,12 +229,21 @@ static int kap_stats_show_global(enum kap_format fmt)
 	if (!n)
 		return kap_fail("cannot read the counters in %s/stats", kap_sysfs_dir());
 	have_enforce = kap_sysfs_read("enforce", buf, sizeof(buf)) >= 0;
+	have_npol = !kap_policies_load(&pols, &npol);
+	if (have_npol)
+		free(pols);
 
 	switch (fmt) {
 	case KAP_FMT_JSON:
 		o = json_object_new_object();
 		json_object_object_add(o, "stats", kap_counters_json(&c));
 		json_object_object_add(o, "limits", kap_limits_json());
+		/* what the Prometheus view has too */
+		if (have_npol)
+			json_object_object_add(o, "policies", json_object_new_int64(npol));
+		if (have_enforce)
+			json_object_object_add(o, "enforce",
+					       json_object_new_boolean(!strcmp(buf, "1")));
 		kap_json_print(o);
 		json_object_put(o);
 		break;
@@ -255,8 +264,7 @@ static int kap_stats_show_global(enum kap_format fmt)
 			kap_prom_family(name, kap_limits[i].help, kap_limits[i].counter);
 			printf("%s %" PRIu64 "\n", name, v);
 		}
-		if (!kap_policies_load(&pols, &npol)) {
-			free(pols);
+		if (have_npol) {
 			kap_prom_family("kapolicy_policies", "Policies in the table.", false);
 			printf("kapolicy_policies %zu\n", npol);
 		}

@@ -251,7 +251,7 @@ run policy list --json --bogus
 expect_eq "list --json with a bad option: the error is JSON" "2 policy list: unknown option '--bogus'" \
 	"$rc $(json_get "$out" 'd["error"]')"
 out=$("$KAPCTL" -j policy list)
-expect_eq "list: JSON, in match order, with typed keys" "web 0 pg 1 5432 5432 on fill" \
+expect_eq "list: JSON, in match order, with typed keys" "web 0 pg 1 5432 5432 True fill" \
 	"$(json_get "$out" '" ".join(str(x) for x in [d["policies"][0]["name"], d["policies"][0]["order"], d["policies"][1]["name"], d["policies"][1]["order"], d["policies"][1]["keys"]["lport"]["from"], d["policies"][1]["keys"]["lport"]["to"], d["policies"][1]["keys"]["keepalive"], d["policies"][1]["keys"]["mode"]])')"
 out=$("$KAPCTL" -p policy show pg)
 expect_eq "show: pretty JSON with all counters" "pg 12 9 user_timeout-absent" \

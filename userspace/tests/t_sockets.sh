@@ -66,6 +66,9 @@ expect_eq "JSON: answered probes keep it from being idle" "True" \
 	"$(jsock "$out" "$client['idle_ms'] < 2500")"
 run sockets --port "$KA_C"
 expect_match "text: ss -o's timer vocabulary" "timer:\\(keepalive,[0-9.]+(ms|sec),0\\)" "$out"
+run sockets --port "$IDLE_C"
+expect_match "text: the idle time in the same vocabulary" \
+	"^ESTAB +127\\.0\\.0\\.1:$IDLE_C +127\\.0\\.0\\.1:$IDLE_L +[0-9]+sec +off " "$out"
 
 # --at-risk: the idle connection (both ends) and not the probing client
 run sockets --at-risk 2

@@ -35,6 +35,9 @@ out=$("$KAPCTL" -j stats global)
 expect_eq "stats global JSON" "10 90 3" \
 	"$(json_get "$out" '" ".join(str(x) for x in [d["stats"]["sockets_governed"], d["stats"]["app_overrides"], d["limits"]["ports_max"]])')"
 expect_eq "--format json equals -j" "$out" "$("$KAPCTL" stats global --format json)"
+expect_eq "stats global JSON: enforce and the number of policies, as Prometheus has them" \
+	"True $(ls "$FAKE/policies" | wc -l)" \
+	"$(json_get "$out" '" ".join(str(d.get(k)) for k in ["enforce", "policies"])')"
 
 # ---- ports ----
 run stats ports
