@@ -87,8 +87,10 @@ expect_eq "dead: the events match the counters" "$((3 * N)) $N" \
 	"$(trace_count "$EV" probe_sent) $(trace_count "$EV" timeout)"
 
 # ---- 10,000 answered probes, each answer seen on the wire -------------------
-# counting starts once the client is connected (after its one-byte echo),
-# so that only keepalive answers are pure ACKs from the server
+# The connections open with idle 30, so that none probes yet; once all
+# are connected (after their one-byte echo), the wire count starts and a
+# policy gives them idle 1 (applied to established connections at once):
+# from then on the only pure ACKs from the server are keepalive answers.
 function answers_count() {
 	in_ns $NS_C nft -f - <<-EOF || die "nft"
 		table inet kapans {
@@ -98,6 +100,7 @@ function answers_count() {
 			}
 		}
 	EOF
+	policy "add answers rport=$PORT idle=1 intvl=1 cnt=3 mode=override"
 }
 # the answers stop (the router drops all) before anything is read: the
 # last answers are counted at the timer's next run, a second later
@@ -108,7 +111,7 @@ function answers_freeze() {
 		for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }')
 	ANSWERED=$(kap_stat_delta "$STATS" probes_answered)
 }
-BEFORE_STOP=answers_freeze CLIENT_HOLD=--hold burst answers answers_count 11 1
+BEFORE_STOP=answers_freeze CLIENT_HOLD=--hold burst answers answers_count 13 30
 BEFORE_STOP=
 log "answers: on the wire $WIRE, probes_answered $ANSWERED, sent $SENT"
 if [ "$ANSWERED" -ge 10000 ]; then

@@ -61,7 +61,7 @@ const struct kap_cmd kap_objects[] = {
 	  .summary = "show whether the module is loaded, its version, enforce, policies and counters" },
 	{ .name = "policy", .args = "COMMAND",
 	  .summary = "add, delete, move and list keepalive policies",
-	  .sub = kap_policy_cmds },
+	  .sub = kap_policy_cmds, .dflt = "list" },
 	{ .name = "stats", .args = "[global|ports|policies] [OPTIONS]",
 	  .summary = "keepalive counters: host-wide, by port, by policy; text, JSON or Prometheus",
 	  .sub = kap_stats_cmds, .dflt = "global", .opts = kap_stats_opts },

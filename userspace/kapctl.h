@@ -120,6 +120,9 @@ int kap_resolve_cgroup(const char *value, uint64_t *id, char *err, size_t errlen
 int kap_resolve_netns(const char *value, uint64_t *cookie, char *err, size_t errlen);
 int kap_netns_cookie_self(uint64_t *cookie);
 const char *kap_quote(const char *value, char *buf, size_t size);
+int kap_parse_duration(const char *s, uint64_t unit_ms, uint64_t *out);
+int kap_duration_opt(const char *opt, const char *value, uint64_t min, uint64_t max,
+		     uint64_t *out, char *err, size_t errlen);
 int kap_port_filter(const char *opt, const char *value, unsigned int *lo,
 		    unsigned int *hi, char *err, size_t errlen);
 int kap_name_opt(const char *opt, const char *value, bool none_ok, char *err,

@@ -60,8 +60,8 @@
 enum { KAP_OPT_AT_RISK = 256, KAP_OPT_PORT, KAP_OPT_POLICY, KAP_OPT_STATE };
 
 const struct kap_opt kap_sockets_opts[] = {
-	{ "at-risk", "SECONDS", KAP_OPT_AT_RISK,
-	  "only established connections idle over SECONDS that keepalive will not probe by then" },
+	{ "at-risk", "DURATION", KAP_OPT_AT_RISK,
+	  "only established connections idle over DURATION (90, 5m) that keepalive will not probe by then" },
 	{ "port", "PORT", KAP_OPT_PORT, "only this local or remote port (range, service name)" },
 	{ "policy", "NAME", KAP_OPT_POLICY, "only connections this policy governs ('-': none)" },
 	{ "state", "STATE", KAP_OPT_STATE, "only this TCP state (established, ..., all)" },
@@ -583,8 +583,8 @@ int kap_cmd_sockets(int argc, char **argv)
 		case KAP_OPT_EXIT:
 			return kap_opt_exit;
 		case KAP_OPT_AT_RISK:
-			if (kap_number_opt("at-risk", optarg, 1, 2147483, " (seconds)", &x.at_risk,
-					   err, sizeof(err)))
+			if (kap_duration_opt("at-risk", optarg, 1, 2147483, &x.at_risk, err,
+					     sizeof(err)))
 				return kap_usage_err("%s", err);
 			break;
 		case KAP_OPT_PORT:

@@ -323,6 +323,32 @@ static int kap_resolve_word(const char *w, char *out, size_t size, char *err,
 		snprintf(out, size, "cgroup=%" PRIu64, id);
 		return 0;
 	}
+	if (eq && eq[1] && !kap_all_digits(eq + 1, NULL) &&
+	    strspn(eq + 1, "0123456789dhms") == strlen(eq + 1) &&
+	    ((klen == 4 && !strncmp(w, "idle", 4)) || (klen == 5 && !strncmp(w, "intvl", 5)) ||
+	     (klen == 12 && !strncmp(w, "user_timeout", 12) && strcmp(eq + 1, "auto")))) {
+		uint64_t unit = klen == 12 ? 1 : 1000, v;
+		int ret = kap_parse_duration(eq + 1, unit, &v);
+
+		if (ret == -EINVAL) {
+			snprintf(err, errlen, "%.*s: '%s' is not a duration; allowed: %s", (int)klen, w,
+				 eq + 1, unit == 1 ? "1-2147483647 (ms) or auto, as a number or with units (30s, 2m, 1500ms)" :
+				 "1-32767 (seconds), as a number or with units (90, 5m, 1h30m)");
+			return -EINVAL;
+		}
+		if (ret == -ERANGE && unit != 1) {
+			snprintf(err, errlen, "%.*s: '%s' is out of range; allowed: 1-32767 (seconds), in whole seconds",
+				 (int)klen, w, eq + 1);
+			return -EINVAL;
+		}
+		if (ret || v < 1 || v > (unit == 1 ? KAP_USER_TIMEOUT_MAX : KAP_SECONDS_MAX)) {
+			snprintf(err, errlen, "%.*s: '%s' is out of range; allowed: %s", (int)klen, w,
+				 eq + 1, unit == 1 ? "1-2147483647 (ms) or auto" : "1-32767 (seconds)");
+			return -EINVAL;
+		}
+		snprintf(out, size, "%.*s=%" PRIu64, (int)klen, w, v);
+		return 0;
+	}
 	if (eq && klen == 5 && !strncmp(w, "netns", 5) && eq[1] &&
 	    !kap_all_digits(eq + 1, NULL)) {
 		if (kap_resolve_netns(eq + 1, &id, err, errlen))
@@ -673,6 +699,59 @@ int kap_name_opt(const char *opt, const char *value, bool none_ok, char *err, si
 	return -EINVAL;
 }
 
+/*
+ * A duration as people write it: a number of unit_ms each ("300"), or
+ * numbers with units, largest first, each unit once: "5m", "1h30m",
+ * "2m30s", "500ms".  Returns 0 and *out in unit_ms, -EINVAL if it is not
+ * one, -ERANGE if it is not a whole number of unit_ms or overflows.
+ */
+int kap_parse_duration(const char *s, uint64_t unit_ms, uint64_t *out)
+{
+	static const struct {
+		const char *name;
+		uint64_t ms;
+	} units[] = { { "d", 86400000 }, { "h", 3600000 }, { "ms", 1 }, { "m", 60000 },
+		      { "s", 1000 } };
+	static const int rank[] = { 0, 1, 4, 2, 3 };	/* d h m s ms */
+	uint64_t total = 0, n;
+	int last = -1, u;
+
+	if (kap_all_digits(s, NULL)) {
+		errno = 0;
+		*out = strtoull(s, NULL, 10);
+		return errno ? -ERANGE : 0;
+	}
+	if (!*s)
+		return -EINVAL;
+	while (*s) {
+		if (!isdigit((unsigned char)*s))
+			return -EINVAL;
+		n = 0;
+		for (; isdigit((unsigned char)*s); s++) {
+			if (n > (UINT64_MAX - 9) / 10)
+				return -ERANGE;
+			n = n * 10 + (*s - '0');
+		}
+		for (u = 0; u < (int)ARRAY_SIZE(units); u++)
+			if (!strncmp(s, units[u].name, strlen(units[u].name)) &&
+			    (u != 3 || s[1] != 's'))	/* "m", not the "m" of "ms" */
+				break;
+		if (u == (int)ARRAY_SIZE(units) || rank[u] <= last)
+			return -EINVAL;
+		last = rank[u];
+		s += strlen(units[u].name);
+		if (n && units[u].ms > UINT64_MAX / n)
+			return -ERANGE;
+		if (total > UINT64_MAX - n * units[u].ms)
+			return -ERANGE;
+		total += n * units[u].ms;
+	}
+	if (total % unit_ms)
+		return -ERANGE;
+	*out = total / unit_ms;
+	return 0;
+}
+
 /* A decimal number of an option in [min, max], or -EINVAL with err set. */
 int kap_number_opt(const char *opt, const char *value, uint64_t min, uint64_t max,
 		   const char *unit, uint64_t *out, char *err, size_t errlen)
@@ -689,6 +768,25 @@ int kap_number_opt(const char *opt, const char *value, uint64_t min, uint64_t ma
 	if (errno || *out < min || *out > max) {
 		snprintf(err, errlen, "%s: '%s' is out of range; allowed: %" PRIu64 "-%" PRIu64 "%s",
 			 opt, value, min, max, unit);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* An option's duration in seconds ("300", "5m", "1h30m") in [min, max]. */
+int kap_duration_opt(const char *opt, const char *value, uint64_t min, uint64_t max,
+		     uint64_t *out, char *err, size_t errlen)
+{
+	int ret = kap_parse_duration(value, 1000, out);
+
+	if (ret == -EINVAL) {
+		snprintf(err, errlen, "%s: '%s' is not a duration; allowed: %" PRIu64 "-%" PRIu64
+			 " seconds, as a number or with units (90, 5m, 1h30m)", opt, value, min, max);
+		return -EINVAL;
+	}
+	if (ret || *out < min || *out > max) {
+		snprintf(err, errlen, "%s: '%s' is out of range; allowed: %" PRIu64 "-%" PRIu64
+			 " seconds, as a number or with units (90, 5m, 1h30m)", opt, value, min, max);
 		return -EINVAL;
 	}
 	return 0;

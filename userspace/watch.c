@@ -52,7 +52,7 @@ const struct kap_opt kap_watch_opts[] = {
 	{ "cgroup", "ID|PATH", KAP_OPT_CGROUP, "only connections of this cgroup or below it" },
 	{ "event", "KIND", KAP_OPT_EVENT, "only this kind of event (repeatable)" },
 	{ "count", "N", KAP_OPT_COUNT, "stop after N events" },
-	{ "duration", "SECONDS", KAP_OPT_DURATION, "stop after SECONDS" },
+	{ "duration", "DURATION", KAP_OPT_DURATION, "stop after DURATION (90, 5m, 1h30m)" },
 	{ "file", "FILE", KAP_OPT_FILE, "read a saved trace instead of the kernel ('-': stdin)" },
 	{ NULL }
 };
@@ -751,8 +751,7 @@ int kap_cmd_watch(int argc, char **argv)
 				return kap_usage_err("%s", err);
 			break;
 		case KAP_OPT_DURATION:
-			if (kap_number_opt("duration", optarg, 1, 31536000, " (seconds)", &v, err,
-					   sizeof(err)))
+			if (kap_duration_opt("duration", optarg, 1, 31536000, &v, err, sizeof(err)))
 				return kap_usage_err("%s", err);
 			duration = v;
 			break;

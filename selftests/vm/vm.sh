@@ -18,7 +18,7 @@
 # and the console log and the guest's dmesg are shown.
 #
 # Environment: KAP_VM_PARALLEL (VMs at once, default: the host's CPUs),
-# KAP_VM_TIMEOUT (seconds, default 1500), KAP_VM_MEM (MiB,
+# KAP_VM_TIMEOUT (seconds, default 2400), KAP_VM_MEM (MiB,
 # default 2048), KAP_VM_CPUS (default 2), KAP_TEST_FILTER (a regex over
 # selftest names), KAP_KERNELS (releases, instead of discovery),
 # KAP_BUILD_DIR (default build/: where modules, selftests, initramfs and
@@ -39,7 +39,7 @@ top=$(cd "$here/../.." && pwd)
 build=${KAP_BUILD_DIR:-$top/build}
 mkdir -p "$build"
 build=$(cd "$build" && pwd)
-timeout_s=${KAP_VM_TIMEOUT:-1500}
+timeout_s=${KAP_VM_TIMEOUT:-2400}
 mem=${KAP_VM_MEM:-2048}
 cpus=${KAP_VM_CPUS:-2}
 

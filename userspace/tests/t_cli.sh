@@ -60,8 +60,13 @@ expect_match "'help policy' lists the policy commands" '^  policy add NAME KEY=V
 out=$("$KAPCTL" policy ad x 2>&1); rc=$?
 expect_eq "a prefix of a command is not accepted (exit 2)" 2 "$rc"
 expect_match "the unknown command is named" "policy: unknown command 'ad'" "$out"
+# "kapctl policy" alone shows the table, as "wg" and "ip link" do
+fake_module
+fake_policy pg 0 "lport=5432 idle=60 mode=fill" 7
 out=$("$KAPCTL" policy 2>&1); rc=$?
-expect_eq "an object without its command is a usage error" 2 "$rc"
+expect_eq "policy alone is policy list" "$("$KAPCTL" policy list 2>&1; echo "rc $?")" "$out
+rc $rc"
+expect_match "... which shows the table" "^0 +pg +0 +7 " "$out"
 out=$("$KAPCTL" stats ports --frob 2>&1); rc=$?
 expect_eq "an unknown option of a command exits 2" 2 "$rc"
 expect_match "... and names the command and the option" "stats ports: unknown option '--frob'" "$out"

@@ -66,6 +66,15 @@ fi
 run policy add ns netns=77 idle=1
 expect_eq "add: a numeric netns is a cookie, passed as is" "add ns netns=77 idle=1" "$(control_log)"
 
+# durations as people write them: the kernel is given seconds (ms for user_timeout)
+: > "$FAKE/control"
+run policy add d idle=5m intvl=1m30s user_timeout=2m30s cnt=4
+expect_eq "add: idle=5m intvl=1m30s user_timeout=2m30s" \
+	"0 add d idle=300 intvl=90 user_timeout=150000 cnt=4" "$rc $(control_log)"
+: > "$FAKE/control"
+run policy add d idle=1h user_timeout=1500ms
+expect_eq "add: idle=1h, user_timeout=1500ms" "0 add d idle=3600 user_timeout=1500" "$rc $(control_log)"
+
 # ---- refused before the kernel: exit 2, the parser's message, nothing written ----
 : > "$FAKE/control"
 refused() {
@@ -97,6 +106,13 @@ refused "a file that is not a network namespace" \
 	policy add pg netns=/proc/self/ns/uts idle=1
 refused "netns=0" "netns: '0' is out of range; allowed: a network namespace cookie (SO_NETNS_COOKIE), 1-18446744073709551615" \
 	policy add pg netns=0 idle=1
+refused "a duration that is not whole seconds" \
+	"idle: '1500ms' is out of range; allowed: 1-32767 (seconds), in whole seconds" policy add pg idle=1500ms
+refused "units out of order" \
+	"intvl: '30s5m' is not a duration; allowed: 1-32767 (seconds), as a number or with units (90, 5m, 1h30m)" \
+	policy add pg intvl=30s5m
+refused "a duration beyond the range" "idle: '10h' is out of range; allowed: 1-32767 (seconds)" \
+	policy add pg idle=10h
 refused "an unknown key" \
 	"key: 'idel' is unknown; allowed: family lport rport cgroup netns idle intvl cnt user_timeout keepalive mode order" \
 	policy add pg idel=1
