@@ -428,6 +428,31 @@ int kap_getopt(int argc, char **argv)
 	}
 }
 
+/* kapctl's version and the loaded module's; a warning when they differ. */
+static int kap_print_version(void)
+{
+	char mod[64] = "";
+	bool loaded = kap_module_loaded() && kap_sysfs_read("version", mod, sizeof(mod)) >= 0;
+
+	mod[strcspn(mod, "\n")] = '\0';
+	if (kap_json) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "kapctl", json_object_new_string(KAP_VERSION));
+		json_object_object_add(o, "module", loaded ? json_object_new_string(mod) : NULL);
+		kap_json_print(o);
+		json_object_put(o);
+	} else {
+		printf("kapctl %s\n", KAP_VERSION);
+		printf("module %s\n", loaded ? mod : "not loaded");
+	}
+	fflush(stdout);
+	if (loaded && strcmp(mod, KAP_VERSION))
+		kap_warn("kapctl %s and the module %s differ: install both from the same release",
+			 KAP_VERSION, mod);
+	return KAP_EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -463,8 +488,7 @@ int main(int argc, char **argv)
 			kap_print_usage(stdout);
 			return KAP_EXIT_OK;
 		case 'V':
-			printf("kapctl %s\n", KAP_VERSION);
-			return KAP_EXIT_OK;
+			return kap_print_version();
 		case 'L':
 			kap_list_commands();
 			return KAP_EXIT_OK;

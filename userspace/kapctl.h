@@ -67,6 +67,7 @@ extern bool kap_json;
 extern bool kap_pretty;
 void kap_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void kap_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#define KAP_JSON_FORMAT	1	/* "format_version" of every JSON object */
 const char *kap_duration_text(uint64_t ms, char *buf, size_t len);
 int kap_usage_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int kap_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -2,7 +2,9 @@
 /*
  * Output: a readable form for people, JSON (json-c) for scripts.  In JSON
  * mode errors are JSON too: {"error": "..."} on stdout, so a script reads
- * one document whatever happened.
+ * one document whatever happened.  Every JSON object kapctl prints carries
+ * "format_version" (KAP_JSON_FORMAT): it changes only when a field changes
+ * meaning or goes away, not when fields are added.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -13,11 +15,19 @@
 bool kap_json;
 bool kap_pretty;
 
+static void kap_json_stamp(struct json_object *obj)
+{
+	if (json_object_is_type(obj, json_type_object) &&
+	    !json_object_object_get_ex(obj, "format_version", NULL))
+		json_object_object_add(obj, "format_version", json_object_new_int(KAP_JSON_FORMAT));
+}
+
 void kap_json_print(struct json_object *obj)
 {
 	int flags = kap_pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED
 			       : JSON_C_TO_STRING_PLAIN;
 
+	kap_json_stamp(obj);
 	puts(json_object_to_json_string_ext(obj, flags | JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
@@ -107,6 +117,7 @@ int kap_fail(const char *fmt, ...)
 /* One compact JSON document per line, flushed (kapctl watch -j). */
 void kap_json_line(struct json_object *obj)
 {
+	kap_json_stamp(obj);
 	puts(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
 					    JSON_C_TO_STRING_NOSLASHESCAPE));
 	fflush(stdout);
