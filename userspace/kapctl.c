@@ -25,9 +25,29 @@
 
 static int kap_cmd_help(int argc, char **argv);
 
+/* The keys of "policy add -h"; t_cli.sh checks them against the parser's. */
+static const char kap_policy_keys[] =
+	"\nMatch keys (all given must match; none: every connection):\n"
+	"  lport=P[-Q]            local port or range, 1-65535, or a TCP service name\n"
+	"  rport=P[-Q]            remote port or range, 1-65535, or a TCP service name\n"
+	"  cgroup=ID|PATH         a cgroup v2 id or directory: its processes and those below\n"
+	"  netns=NAME|PATH|COOKIE a network namespace (/run/netns/NAME, /proc/PID/ns/net)\n"
+	"  family=4|6             the address family (IPv4-mapped IPv6 is 4)\n"
+	"Action keys (at least one of idle intvl cnt user_timeout keepalive):\n"
+	"  idle=DURATION          TCP_KEEPIDLE, 1-32767 seconds (90, 5m, 1h30m)\n"
+	"  intvl=DURATION         TCP_KEEPINTVL, 1-32767 seconds\n"
+	"  cnt=N                  TCP_KEEPCNT, 1-127 probes\n"
+	"  user_timeout=MS|auto   TCP_USER_TIMEOUT, 1-2147483647 ms (or 30s, 2m); auto:\n"
+	"                         idle + intvl * cnt\n"
+	"  keepalive=on           switch SO_KEEPALIVE on where it is off\n"
+	"  mode=fill|override     fill (default): the application's own values win;\n"
+	"                         override: the policy's win, also over later setsockopt()\n"
+	"  order=N                its position in the match order, 0-65535 (default: last)\n";
+
 static const struct kap_cmd kap_policy_cmds[] = {
 	{ .name = "add", .fn = kap_cmd_policy_add, .args = "NAME KEY=VALUE...",
-	  .summary = "add a policy (keys: family lport rport cgroup netns idle intvl cnt user_timeout keepalive mode order)" },
+	  .summary = "add a policy (keys: family lport rport cgroup netns idle intvl cnt user_timeout keepalive mode order)",
+	  .more = kap_policy_keys },
 	{ .name = "del", .fn = kap_cmd_policy_del, .args = "NAME",
 	  .summary = "delete a policy; its connections go back to their own settings" },
 	{ .name = "flush", .fn = kap_cmd_policy_flush, .args = "",
@@ -197,6 +217,8 @@ static void kap_print_cmd_help(const char *parent, const struct kap_cmd *cmd)
 	printf("Usage: kapctl %s%s%s %s\n    %s\n", parent ? parent : "",
 	       parent ? " " : "", cmd->name, cmd->args, cmd->summary);
 	kap_print_opts(stdout, cmd->opts);
+	if (cmd->more)
+		fputs(cmd->more, stdout);
 }
 
 static int kap_cmd_help(int argc, char **argv)

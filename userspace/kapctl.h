@@ -48,6 +48,7 @@ struct kap_cmd {
 	const struct kap_opt *opts;	/* {NULL}-terminated, or NULL; of an
 					 * object with dflt: when none is named */
 	const char *dflt;	/* the subcommand run when none is named */
+	const char *more;	/* printed after the options in its help */
 };
 
 extern const struct kap_cmd kap_objects[];
