@@ -21,10 +21,35 @@ _kapctl()
 	local states="established syn-sent syn-recv fin-wait-1 fin-wait-2 time-wait close close-wait last-ack listen closing all"
 	local keys="family= lport= rport= cgroup= netns= idle= intvl= cnt= user_timeout= keepalive=on mode= order="
 
+	# KEY=VALUE and --option=VALUE: readline completes the part after the
+	# '=' (COMP_WORDBREAKS), so the values are offered bare
+	local line=${COMP_LINE:-${COMP_WORDS[*]}} tok
+	[ -n "${COMP_POINT:-}" ] && line=${line:0:COMP_POINT}
+	tok=${line##*[[:space:]]}
+
 	list=$("$kapctl" --list-commands 2>/dev/null) || return
 	optlist=$("$kapctl" --list-options 2>/dev/null)
 	valopts=" $(grep -oE -- '--[a-z-]+=' <<< "$optlist" | tr -d = | sort -u | tr '\n' ' ')"
 	((COMP_CWORD > 1)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
+
+	if [[ $tok == *=* ]]; then
+		local k=${tok%%=*} v=${tok#*=} vals=
+		case "$k" in
+		--format) vals="text json prometheus" ;;
+		--sort) vals=$("$kapctl" --list-counters 2>/dev/null) ;;
+		--event) vals=$events ;;
+		--state) vals=$states ;;
+		--policy) vals="$(_kapctl_policies) -" ;;
+		mode) vals="fill override" ;;
+		family) vals="4 6" ;;
+		keepalive) vals="on" ;;
+		user_timeout) vals="auto" ;;
+		netns) vals=$(ls /run/netns 2>/dev/null) ;;
+		cgroup | --cgroup | --file) COMPREPLY=($(compgen -f -- "$v")); return ;;
+		esac
+		COMPREPLY=($(compgen -W "$vals" -- "$v"))
+		return
+	fi
 
 	# the words before the cursor, without options and their values
 	for ((i = 1; i < COMP_CWORD; i++)); do
@@ -94,7 +119,12 @@ _kapctl()
 		;;
 	"policy add")
 		if [ ${#words[@]} -ge 3 ]; then
-			COMPREPLY=($(compgen -W "$keys" -- "$cur"))
+			local left= k2
+			# not the keys already given
+			for k2 in $keys; do
+				[[ " ${line% *} " == *" ${k2%%=*}="* ]] || left="$left $k2"
+			done
+			COMPREPLY=($(compgen -W "$left" -- "$cur"))
 			compopt -o nospace 2>/dev/null
 		fi
 		;;

@@ -64,6 +64,8 @@ done < <("$KAPCTL" --list-options)
 complete_words() {
 	COMP_WORDS=("$@")
 	COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+	COMP_LINE="$*"
+	COMP_POINT=${#COMP_LINE}
 	COMPREPLY=()
 	_kapctl
 	printf '%s\n' "${COMPREPLY[@]}" | sort -u | tr '\n' ' '
@@ -101,4 +103,16 @@ done
 ok "every --state value the completion offers is accepted"
 fake_policy pg 0 "lport=5432 idle=60 mode=fill"
 expect_eq "completion offers the policies for 'policy del'" "pg " "$(complete_words "$KAPCTL" policy del "")"
+# ... values after KEY= and --option=, and only the keys not given yet
+expect_eq "completion: mode= offers the modes" "fill override " "$(complete_words "$KAPCTL" policy add pg "mode=")"
+expect_eq "completion: --format= offers the formats" "json prometheus text " \
+	"$(complete_words "$KAPCTL" stats --format=)"
+expect_eq "completion: --format=pr completes" "prometheus " "$(complete_words "$KAPCTL" stats --format=pr)"
+got=$(complete_words "$KAPCTL" policy add pg idle=5 mode=fill "")
+if [[ " $got" != *" idle="* && " $got" != *" mode="* && " $got" == *" intvl="* ]]; then
+	ok "completion: keys already given are not offered again"
+else
+	fail "completion: keys already given are not offered again" "$got"
+fi
+
 finish
