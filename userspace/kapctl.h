@@ -187,6 +187,7 @@ extern const struct kap_opt kap_stats_opts[];
 extern const struct kap_opt kap_stats_global_opts[];
 extern const struct kap_opt kap_stats_ports_opts[];
 extern const struct kap_opt kap_stats_policies_opts[];
+extern const struct kap_opt kap_stats_all_opts[];
 extern const struct kap_opt kap_watch_opts[];
 extern const struct kap_opt kap_sockets_opts[];
 extern const struct kap_opt kap_apply_opts[];

@@ -16,15 +16,17 @@
  * of policies and enforce.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kapctl.h"
 
-enum { KAP_OPT_PORT = 256, KAP_OPT_POLICY, KAP_OPT_SORT, KAP_OPT_FORMAT };
+enum { KAP_OPT_PORT = 256, KAP_OPT_POLICY, KAP_OPT_SORT, KAP_OPT_FORMAT, KAP_OPT_OUTPUT };
 
 #define KAP_STATS_PORT \
 	{ "port", "PORT", KAP_OPT_PORT, "only this service port, range or service name" }
@@ -34,17 +36,22 @@ enum { KAP_OPT_PORT = 256, KAP_OPT_POLICY, KAP_OPT_SORT, KAP_OPT_FORMAT };
 	{ "sort", "COUNTER", KAP_OPT_SORT, "sort by this counter, largest first" }
 #define KAP_STATS_FORMAT \
 	{ "format", "FORMAT", KAP_OPT_FORMAT, "text (default), json or prometheus" }
+#define KAP_STATS_OUTPUT \
+	{ "output", "FILE", KAP_OPT_OUTPUT, \
+	  "write to FILE, replaced at once (node_exporter's textfile collector)" }
 
-const struct kap_opt kap_stats_global_opts[] = { KAP_STATS_FORMAT, { NULL } };
+const struct kap_opt kap_stats_global_opts[] = { KAP_STATS_FORMAT, KAP_STATS_OUTPUT, { NULL } };
 const struct kap_opt kap_stats_ports_opts[] = {
-	KAP_STATS_PORT, KAP_STATS_SORT, KAP_STATS_FORMAT, { NULL }
+	KAP_STATS_PORT, KAP_STATS_SORT, KAP_STATS_FORMAT, KAP_STATS_OUTPUT, { NULL }
 };
 const struct kap_opt kap_stats_policies_opts[] = {
-	KAP_STATS_POLICY, KAP_STATS_SORT, KAP_STATS_FORMAT, { NULL }
+	KAP_STATS_POLICY, KAP_STATS_SORT, KAP_STATS_FORMAT, KAP_STATS_OUTPUT, { NULL }
 };
+const struct kap_opt kap_stats_all_opts[] = { KAP_STATS_FORMAT, KAP_STATS_OUTPUT, { NULL } };
 /* "kapctl stats [OPTIONS]": --port and --policy pick their view */
 const struct kap_opt kap_stats_opts[] = {
-	KAP_STATS_PORT, KAP_STATS_POLICY, KAP_STATS_SORT, KAP_STATS_FORMAT, { NULL }
+	KAP_STATS_PORT, KAP_STATS_POLICY, KAP_STATS_SORT, KAP_STATS_FORMAT, KAP_STATS_OUTPUT,
+	{ NULL }
 };
 
 /* limits/: name, Prometheus type, help */
@@ -159,10 +166,40 @@ static int kap_cmp_policies(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+/* stats all -j: the views in one document, one key each */
+static struct json_object *kap_all;
+
+static void kap_stats_emit(const char *view, struct json_object *o)
+{
+	if (kap_all) {
+		json_object_object_add(kap_all, view, o);
+		return;
+	}
+	kap_json_print(o);
+	json_object_put(o);
+}
+
 /* "# HELP" and "# TYPE" of one family */
 static void kap_prom_family(const char *name, const char *help, bool counter)
 {
 	printf("# HELP %s %s\n# TYPE %s %s\n", name, help, name, counter ? "counter" : "gauge");
+}
+
+/*
+ * kapolicy_module_loaded (0 or 1: so that an alert can tell "not loaded"
+ * from "no file") and kapolicy_build_info with both versions.
+ */
+static void kap_prom_up(bool loaded)
+{
+	char mod[64] = "";
+
+	if (loaded && kap_sysfs_read("version", mod, sizeof(mod)) >= 0)
+		mod[strcspn(mod, "\n")] = '\0';
+	kap_prom_family("kapolicy_module_loaded", "1 if the kapolicy module is loaded.", false);
+	printf("kapolicy_module_loaded %d\n", loaded);
+	kap_prom_family("kapolicy_build_info", "The versions of kapctl and of the loaded module.",
+			false);
+	printf("kapolicy_build_info{kapctl=\"%s\",module=\"%s\"} 1\n", KAP_VERSION, mod);
 }
 
 /* A table: a first column, then the counters that any row has. */
@@ -244,10 +281,10 @@ static int kap_stats_show_global(enum kap_format fmt)
 		if (have_enforce)
 			json_object_object_add(o, "enforce",
 					       json_object_new_boolean(!strcmp(buf, "1")));
-		kap_json_print(o);
-		json_object_put(o);
+		kap_stats_emit("global", o);
 		break;
 	case KAP_FMT_PROM:
+		kap_prom_up(true);
 		for (i = 0; i < KAP_NR_COUNTERS; i++) {
 			if (!c.have[i])
 				continue;
@@ -328,8 +365,7 @@ static int kap_stats_show_ports(enum kap_format fmt, bool filter, unsigned int l
 			json_object_array_add(arr, e);
 		}
 		json_object_object_add(o, "ports", arr);
-		kap_json_print(o);
-		json_object_put(o);
+		kap_stats_emit("ports", o);
 		break;
 	case KAP_FMT_PROM:
 		for (k = 0; k < KAP_NR_COUNTERS; k++) {
@@ -403,8 +439,7 @@ static int kap_stats_show_policies(enum kap_format fmt, const char *only)
 			if (!only || !strcmp(p[i].name, only))
 				json_object_array_add(arr, kap_policy_json(&p[i]));
 		json_object_object_add(o, "policies", arr);
-		kap_json_print(o);
-		json_object_put(o);
+		kap_stats_emit("policies", o);
 		break;
 	case KAP_FMT_PROM:
 		for (k = 0; k < KAP_NR_COUNTERS; k++) {
@@ -451,9 +486,52 @@ static int kap_stats_show_policies(enum kap_format fmt, const char *only)
 	return KAP_EXIT_OK;
 }
 
+/*
+ * --output FILE: standard output goes to a temporary file beside FILE,
+ * which replaces FILE (rename(2)) only once everything is written, so a
+ * reader (node_exporter) never sees half a file.
+ */
+static int kap_output_begin(const char *file, char *tmp, size_t len)
+{
+	int fd;
+
+	snprintf(tmp, len, "%s.tmp.%d", file, (int)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return kap_fail("output: cannot create %s: %s", tmp, strerror(errno));
+	fflush(stdout);
+	if (dup2(fd, STDOUT_FILENO) < 0) {
+		close(fd);
+		unlink(tmp);
+		return kap_fail("output: %s", strerror(errno));
+	}
+	close(fd);
+	return 0;
+}
+
+static int kap_output_end(const char *file, const char *tmp, int ret)
+{
+	if (fflush(stdout) || fsync(STDOUT_FILENO))
+		ret = ret ? ret : kap_fail("output: cannot write %s: %s", tmp, strerror(errno));
+	if (ret) {
+		unlink(tmp);
+		return ret;
+	}
+	if (rename(tmp, file)) {
+		int err = errno;
+
+		unlink(tmp);
+		return kap_fail("output: cannot replace %s: %s", file, strerror(err));
+	}
+	return KAP_EXIT_OK;
+}
+
 int kap_cmd_stats(int argc, char **argv)
 {
-	const char *view = argv[0], *policy = NULL;
+	const char *view = argv[0], *policy = NULL, *output = NULL;
+	bool fmt_given = false;
+	char tmp[4096];
+	int ret;
 	enum kap_format fmt = kap_json ? KAP_FMT_JSON : KAP_FMT_TEXT;
 	bool port_filter = false;
 	unsigned int lo = 0, hi = 0;
@@ -480,6 +558,11 @@ int kap_cmd_stats(int argc, char **argv)
 				return kap_usage_err("sort: '%s' is not a counter; allowed:%s",
 						     optarg, kap_counter_list);
 			break;
+		case KAP_OPT_OUTPUT:
+			if (!*optarg)
+				return kap_usage_err("output: '' is not a file name");
+			output = optarg;
+			break;
 		case KAP_OPT_FORMAT:
 			if (!strcmp(optarg, "text"))
 				fmt = KAP_FMT_TEXT;
@@ -490,11 +573,14 @@ int kap_cmd_stats(int argc, char **argv)
 			else
 				return kap_usage_err("format: '%s' is not a format; allowed: text, json or prometheus",
 						     optarg);
+			fmt_given = true;
 			break;
 		}
 	}
 	if (optind < argc)
 		return kap_usage_err("stats %s: unexpected argument '%s'", view, argv[optind]);
+	if (kap_json && !fmt_given)	/* -j after the command */
+		fmt = KAP_FMT_JSON;
 	if (fmt == KAP_FMT_JSON)
 		kap_json = true;	/* errors as JSON too */
 
@@ -509,14 +595,47 @@ int kap_cmd_stats(int argc, char **argv)
 		return kap_usage_err("stats: --port applies to the ports view");
 	if (policy && strcmp(view, "policies"))
 		return kap_usage_err("stats: --policy applies to the policies view");
-	if (kap_sort_by >= 0 && !strcmp(view, "global"))
+	if (kap_sort_by >= 0 && (!strcmp(view, "global") || !strcmp(view, "all")))
 		return kap_usage_err("stats: --sort applies to the ports and policies views");
 
-	if (kap_need_module())
+	if (output && kap_output_begin(output, tmp, sizeof(tmp)))
 		return KAP_EXIT_FAIL;
-	if (!strcmp(view, "ports"))
-		return kap_stats_show_ports(fmt, port_filter, lo, hi);
-	if (!strcmp(view, "policies"))
-		return kap_stats_show_policies(fmt, policy);
-	return kap_stats_show_global(fmt);
+	if (fmt == KAP_FMT_PROM && !kap_module_loaded()) {
+		/* say so in the metrics: a textfile collector keeps the file */
+		kap_prom_up(false);
+		ret = KAP_EXIT_OK;
+	} else if (kap_need_module()) {
+		ret = KAP_EXIT_FAIL;
+	} else if (!strcmp(view, "ports")) {
+		ret = kap_stats_show_ports(fmt, port_filter, lo, hi);
+	} else if (!strcmp(view, "policies")) {
+		ret = kap_stats_show_policies(fmt, policy);
+	} else if (!strcmp(view, "all")) {
+		if (fmt == KAP_FMT_JSON)
+			kap_all = json_object_new_object();
+		if (fmt == KAP_FMT_TEXT)
+			printf("global:\n");
+		ret = kap_stats_show_global(fmt);
+		if (fmt == KAP_FMT_TEXT)
+			printf("\nports:\n");
+		if (!ret)
+			ret = kap_stats_show_ports(fmt, false, 0, 0);
+		if (fmt == KAP_FMT_TEXT)
+			printf("\npolicies:\n");
+		if (!ret)
+			ret = kap_stats_show_policies(fmt, NULL);
+		if (kap_all) {
+			struct json_object *o = kap_all;
+
+			kap_all = NULL;
+			if (!ret)
+				kap_json_print(o);
+			json_object_put(o);
+		}
+	} else {
+		ret = kap_stats_show_global(fmt);
+	}
+	if (output)
+		return kap_output_end(output, tmp, ret);
+	return ret;
 }

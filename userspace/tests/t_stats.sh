@@ -128,6 +128,29 @@ expect_eq "prometheus policies: labelled by policy" \
 	"$(grep '^kapolicy_policy_probes_sent_total' <<< "$out" | paste -sd '|')"
 out=$( "$KAPCTL" stats global --format prometheus; "$KAPCTL" stats ports --format prometheus; "$KAPCTL" stats policies --format prometheus)
 prom_ok "prometheus: the three views together pass too (one textfile)" "$out"
+# ---- stats all, --output, the module's state ----
+out=$("$KAPCTL" stats all --format prometheus)
+prom_ok "stats all --format prometheus: one scrape, promtool passes" "$out"
+expect_eq "stats all: every view, the module loaded, both versions" "1 1 1 1 1" \
+	"$(grep -c '^kapolicy_probes_sent_total ' <<< "$out") $(grep -c '^kapolicy_port_probes_sent_total{port="443"}' <<< "$out") $(grep -c '^kapolicy_policy_probes_sent_total{policy="pg"}' <<< "$out") $(grep -c '^kapolicy_module_loaded 1$' <<< "$out") $(grep -cE '^kapolicy_build_info\{kapctl="[0-9.]+",module="9.8.7"\} 1$' <<< "$out")"
+out=$("$KAPCTL" stats all -j)
+expect_eq "stats all -j: one document, a key per view" "global policies ports" \
+	"$(json_get "$out" '" ".join(sorted(k for k in d if k != "format_version"))')"
+expect_eq "stats global -j (after the command) is JSON" "30" \
+	"$(json_get "$("$KAPCTL" stats global -j)" 'd["stats"]["probes_sent"]')"
+run stats all --format prometheus --output "$FAKE/kapolicy.prom"
+expect_eq "--output: exit 0, nothing on stdout, the file written, no temporary left" \
+	"0 |$("$KAPCTL" stats all --format prometheus | md5sum)|kapolicy.prom" \
+	"$rc $out|$(md5sum < "$FAKE/kapolicy.prom")|$(cd "$FAKE" && ls | grep kapolicy.prom | paste -sd ' ')"
+echo old > "$FAKE/kept.prom"
+run stats policies --policy nosuch --format prometheus --output "$FAKE/kept.prom"
+expect_eq "--output: a failure leaves the old file and no temporary" "1 old kept.prom" \
+	"$rc $(cat "$FAKE/kept.prom") $(cd "$FAKE" && ls | grep kept.prom | paste -sd ' ')"
+out=$(KAPCTL_SYSFS=/nonexistent "$KAPCTL" stats all --format prometheus); rc=$?
+expect_eq "prometheus without the module: exit 0 and kapolicy_module_loaded 0" "0 kapolicy_module_loaded 0" \
+	"$rc $(grep '^kapolicy_module_loaded' <<< "$out")"
+prom_ok "prometheus without the module: promtool passes" "$out"
+
 if command -v promtool > /dev/null; then
 	res=$(printf '# TYPE x counter\nx{a="1"} 1\nx{a="1"} 2\n' | promtool check metrics 2>&1)
 	[ $? -ne 0 ] && ok "promtool refuses bad input here (the check can fail)" ||
