@@ -121,6 +121,8 @@ struct json_object *kap_limits_json(void);
 int kap_resolve_cgroup(const char *value, uint64_t *id, char *err, size_t errlen);
 int kap_resolve_netns(const char *value, uint64_t *cookie, char *err, size_t errlen);
 int kap_netns_cookie_self(uint64_t *cookie);
+int kap_resolve_netns_inode(const char *value, bool number_ok, uint64_t *ino, int *fd,
+			    char *err, size_t errlen);
 const char *kap_quote(const char *value, char *buf, size_t size);
 int kap_parse_duration(const char *s, uint64_t unit_ms, uint64_t *out);
 int kap_duration_opt(const char *opt, const char *value, uint64_t min, uint64_t max,

@@ -41,6 +41,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <sched.h>
 #include <libmnl/libmnl.h>
 #include <linux/inet_diag.h>
 #include <linux/sock_diag.h>
@@ -57,7 +58,10 @@
 
 #include "kapctl.h"
 
-enum { KAP_OPT_AT_RISK = 256, KAP_OPT_PORT, KAP_OPT_POLICY, KAP_OPT_STATE };
+enum {
+	KAP_OPT_AT_RISK = 256, KAP_OPT_PORT, KAP_OPT_POLICY, KAP_OPT_STATE, KAP_OPT_FAMILY,
+	KAP_OPT_CGROUP, KAP_OPT_NETNS, KAP_OPT_SORT,
+};
 
 const struct kap_opt kap_sockets_opts[] = {
 	{ "at-risk", "DURATION", KAP_OPT_AT_RISK,
@@ -65,6 +69,11 @@ const struct kap_opt kap_sockets_opts[] = {
 	{ "port", "PORT", KAP_OPT_PORT, "only this local or remote port (range, service name)" },
 	{ "policy", "NAME", KAP_OPT_POLICY, "only connections this policy governs ('-': none)" },
 	{ "state", "STATE", KAP_OPT_STATE, "only this TCP state (established, ..., all)" },
+	{ "family", "4|6", KAP_OPT_FAMILY, "only IPv4 (IPv4-mapped included) or IPv6 connections" },
+	{ "cgroup", "ID|PATH", KAP_OPT_CGROUP, "only sockets of this cgroup or below it" },
+	{ "netns", "NAME|PATH", KAP_OPT_NETNS,
+	  "the connections of this network namespace (as ip netns exec NAME would)" },
+	{ "sort", "KEY", KAP_OPT_SORT, "order: idle (longest first), port (local), state" },
 	{ NULL }
 };
 
@@ -500,6 +509,24 @@ struct kap_row {
 	struct kap_verdict v;
 };
 
+static int kap_sort_key;	/* 0: as sock_diag gives them; 1 idle, 2 port, 3 state */
+
+static int kap_row_cmp(const void *a, const void *b)
+{
+	const struct kap_row *x = a, *y = b;
+	uint64_t ix = x->v.have_idle_ms ? x->v.idle_ms : 0;
+	uint64_t iy = y->v.have_idle_ms ? y->v.idle_ms : 0;
+
+	switch (kap_sort_key) {
+	case 1:
+		return ix > iy ? -1 : ix < iy;
+	case 2:
+		return (int)x->s->sport - (int)y->s->sport;
+	default:
+		return (int)x->s->state - (int)y->s->state;
+	}
+}
+
 static void kap_sockets_text(const struct kap_row *rows, size_t n, bool at_risk_mode)
 {
 	int ws = 5, wl = 17, wp = 17, wpol = 6;
@@ -576,6 +603,9 @@ int kap_cmd_sockets(int argc, char **argv)
 	struct stat st;
 	char err[512];
 	size_t i, r = 0;
+	int family = 0, nsfd = -1;
+	bool cg_filter = false;
+	uint64_t cg = 0, v64;
 	int c, ret;
 
 	while ((c = kap_getopt(argc, argv)) != -1) {
@@ -596,6 +626,36 @@ int kap_cmd_sockets(int argc, char **argv)
 			if (kap_name_opt("policy", optarg, true, err, sizeof(err)))
 				return kap_usage_err("%s", err);
 			policy = optarg;
+			break;
+		case KAP_OPT_FAMILY:
+			if (strcmp(optarg, "4") && strcmp(optarg, "6"))
+				return kap_usage_err("family: '%s' is not an address family; allowed: 4 or 6",
+						     optarg);
+			family = atoi(optarg);
+			break;
+		case KAP_OPT_CGROUP:
+			if (kap_number_opt("cgroup", optarg, 1, UINT64_MAX, "", &cg, err,
+					   sizeof(err)) &&
+			    kap_resolve_cgroup(optarg, &cg, err, sizeof(err)))
+				return kap_usage_err("%s", err);
+			cg_filter = true;
+			break;
+		case KAP_OPT_NETNS:
+			if (nsfd >= 0)
+				close(nsfd);
+			if (kap_resolve_netns_inode(optarg, false, &v64, &nsfd, err, sizeof(err)))
+				return kap_usage_err("%s", err);
+			break;
+		case KAP_OPT_SORT:
+			if (!strcmp(optarg, "idle"))
+				kap_sort_key = 1;
+			else if (!strcmp(optarg, "port"))
+				kap_sort_key = 2;
+			else if (!strcmp(optarg, "state"))
+				kap_sort_key = 3;
+			else
+				return kap_usage_err("sort: '%s' is not a sort key; allowed: idle, port, state",
+						     optarg);
 			break;
 		case KAP_OPT_STATE:
 			if (!strcmp(optarg, "all")) {
@@ -619,6 +679,16 @@ int kap_cmd_sockets(int argc, char **argv)
 	}
 	if (optind < argc)
 		return kap_usage_err("sockets: unexpected argument '%s'", argv[optind]);
+	if (nsfd >= 0) {
+		/* sock_diag answers for the namespace kapctl is in */
+		if (setns(nsfd, CLONE_NEWNET)) {
+			ret = -errno;
+			close(nsfd);
+			return kap_fail("netns: cannot enter the namespace: %s%s", strerror(-ret),
+					ret == -EPERM ? " (needs CAP_SYS_ADMIN)" : "");
+		}
+		close(nsfd);
+	}
 	if (x.at_risk)
 		states = 1U << KAP_TCP_ESTABLISHED;
 
@@ -662,6 +732,14 @@ int kap_cmd_sockets(int argc, char **argv)
 		if (port_filter && !(s->sport >= lo && s->sport <= hi) &&
 		    !(s->dport >= lo && s->dport <= hi))
 			continue;
+		if (family && kap_sock_family(s) != family)
+			continue;
+		if (cg_filter) {
+			if (!x.tree.loaded)
+				kap_cgtree_load(&x.tree);
+			if (!s->have_cgroup || kap_cgroup_under(&x.tree, s->cgroup, cg) != 1)
+				continue;
+		}
 		kap_judge(&x, s, &v);
 		if (policy && (strcmp(policy, "-") ? !v.policy || strcmp(v.policy->name, policy) :
 			       v.policy != NULL))
@@ -673,6 +751,8 @@ int kap_cmd_sockets(int argc, char **argv)
 		r++;
 	}
 
+	if (kap_sort_key && r > 1)
+		qsort(rows, r, sizeof(*rows), kap_row_cmp);
 	if (kap_json) {
 		o = json_object_new_object();
 		arr = json_object_new_array();
@@ -686,7 +766,8 @@ int kap_cmd_sockets(int argc, char **argv)
 		json_object_put(o);
 	} else if (!r) {
 		printf(x.at_risk ? "no connection at risk\n" :
-		       socks.n && (policy || port_filter) ? "no TCP connection matches (of %zu)\n" :
+		       socks.n && (policy || port_filter || family || cg_filter) ?
+		       "no TCP connection matches (of %zu)\n" :
 		       "no TCP connections\n", socks.n);
 	} else {
 		kap_sockets_text(rows, r, x.at_risk);

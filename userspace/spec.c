@@ -213,6 +213,45 @@ static int kap_netns_cookie_of(int nsfd, uint64_t *cookie)
 }
 
 /*
+ * --netns of watch and sockets: a name (/run/netns), an nsfs path, or (for
+ * watch, whose events name namespaces so) an inode number.  *fd (if fd)
+ * gets the namespace open, to enter it.
+ */
+int kap_resolve_netns_inode(const char *value, bool number_ok, uint64_t *ino, int *fd,
+			    char *err, size_t errlen)
+{
+	char path[4096];
+	struct stat st;
+	int nsfd;
+
+	if (number_ok && kap_all_digits(value, NULL)) {
+		*ino = strtoull(value, NULL, 10);
+		if (fd)
+			*fd = -1;
+		return 0;
+	}
+	if (strchr(value, '/'))
+		snprintf(path, sizeof(path), "%s", value);
+	else
+		snprintf(path, sizeof(path), "/run/netns/%s", value);
+	nsfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (nsfd < 0 || fstat(nsfd, &st) || ioctl(nsfd, NS_GET_NSTYPE) != CLONE_NEWNET) {
+		snprintf(err, errlen, "netns: '%s' %s; allowed: a namespace name (/run/netns), an nsfs path (/proc/PID/ns/net)%s",
+			 value, nsfd < 0 && errno == ENOENT ? "does not exist" :
+			 "is not a network namespace", number_ok ? " or an inode number" : "");
+		if (nsfd >= 0)
+			close(nsfd);
+		return -EINVAL;
+	}
+	*ino = st.st_ino;
+	if (fd)
+		*fd = nsfd;
+	else
+		close(nsfd);
+	return 0;
+}
+
+/*
  * netns=VALUE: a number is left to the parser (a cookie); a path is an
  * nsfs file (/proc/PID/ns/net, /run/netns/NAME); anything else a name
  * under /run/netns, as ip-netns(8) names them.

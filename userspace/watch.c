@@ -42,7 +42,7 @@
 
 enum {
 	KAP_OPT_PORT = 256, KAP_OPT_POLICY, KAP_OPT_CGROUP, KAP_OPT_EVENT,
-	KAP_OPT_COUNT, KAP_OPT_DURATION, KAP_OPT_FILE,
+	KAP_OPT_COUNT, KAP_OPT_DURATION, KAP_OPT_FILE, KAP_OPT_NETNS, KAP_OPT_FAMILY,
 };
 
 const struct kap_opt kap_watch_opts[] = {
@@ -50,6 +50,8 @@ const struct kap_opt kap_watch_opts[] = {
 	  "only connections with this local or remote port (range, service name)" },
 	{ "policy", "NAME", KAP_OPT_POLICY, "only connections this policy governs ('-': none)" },
 	{ "cgroup", "ID|PATH", KAP_OPT_CGROUP, "only connections of this cgroup or below it" },
+	{ "netns", "NAME|PATH|INODE", KAP_OPT_NETNS, "only connections of this network namespace" },
+	{ "family", "4|6", KAP_OPT_FAMILY, "only IPv4 (IPv4-mapped included) or IPv6 connections" },
 	{ "event", "KIND", KAP_OPT_EVENT, "only this kind of event (repeatable)" },
 	{ "count", "N", KAP_OPT_COUNT, "stop after N events" },
 	{ "duration", "DURATION", KAP_OPT_DURATION, "stop after DURATION (90, 5m, 1h30m)" },
@@ -71,6 +73,8 @@ struct kap_watch {
 	const char *policy;
 	bool cgroup_filter;
 	uint64_t cgroup;
+	uint64_t netns;			/* inode; 0: any */
+	int family;			/* 4 or 6; 0: any */
 	struct kap_cgtree tree;
 	time_t tree_time;
 	uint64_t count;			/* 0: no limit */
@@ -414,6 +418,18 @@ static bool kap_event_wanted(struct kap_watch *w, const struct kap_watch_event *
 		if (!p || strcmp(p, w->policy))
 			return false;
 	}
+	if (w->netns) {
+		const char *n = kap_field(ev, "netns");
+
+		if (!n || strtoull(n, NULL, 10) != w->netns)
+			return false;
+	}
+	if (w->family) {
+		const char *f = kap_field(ev, "family");
+
+		if (!f || atoi(f) != w->family)
+			return false;
+	}
 	if (w->cgroup_filter) {
 		const char *c = kap_field(ev, "cgroup");
 		uint64_t id;
@@ -730,6 +746,16 @@ int kap_cmd_watch(int argc, char **argv)
 			else if (kap_resolve_cgroup(optarg, &w.cgroup, err, sizeof(err)))
 				return kap_usage_err("%s", err);
 			w.cgroup_filter = true;
+			break;
+		case KAP_OPT_NETNS:
+			if (kap_resolve_netns_inode(optarg, true, &w.netns, NULL, err, sizeof(err)))
+				return kap_usage_err("%s", err);
+			break;
+		case KAP_OPT_FAMILY:
+			if (strcmp(optarg, "4") && strcmp(optarg, "6"))
+				return kap_usage_err("family: '%s' is not an address family; allowed: 4 or 6",
+						     optarg);
+			w.family = atoi(optarg);
 			break;
 		case KAP_OPT_EVENT:
 			k = kap_kind_index(optarg);

@@ -135,6 +135,44 @@ expect_eq "--state takes the names the output shows (ESTAB)" "0 ESTAB ESTAB" \
 	"$rc $(tail -n +2 <<< "$out" | awk '{ print $1 }' | paste -sd ' ')"
 export KAPCTL_SYSFS=$FAKE
 
+# --family, --cgroup, --sort, --netns
+out=$("$KAPCTL" -j sockets --family 6 --state all)
+expect_eq "--family 6: IPv6 sockets only" "6" \
+	"$(jsock "$out" '" ".join(sorted(set(str(s["family"]) for s in d["sockets"])))')"
+run sockets --family 4 --port "$SIX_L"
+expect_match "--family 4 on the IPv6 pair: nothing matches" "^no TCP connection matches" "$out"
+out=$("$KAPCTL" -j sockets --sort idle)
+expect_eq "--sort idle: the longest idle first" "True" \
+	"$(jsock "$out" 'all(a["idle_ms"] >= b["idle_ms"] for a, b in zip(d["sockets"], d["sockets"][1:]))')"
+out=$("$KAPCTL" -j sockets --sort port)
+expect_eq "--sort port: by local port" "True" \
+	"$(jsock "$out" 'all(a["src_port"] <= b["src_port"] for a, b in zip(d["sockets"], d["sockets"][1:]))')"
+cgroot=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+if [ -n "$cgroot" ] && [ "$(jsock "$("$KAPCTL" -j sockets --port "$IDLE_L")" 'd["sockets"][0].get("cgroup")')" != None ]; then
+	out=$("$KAPCTL" -j sockets --cgroup / --port "$IDLE_L")
+	expect_eq "--cgroup /: every socket is under the root" 2 "$(jsock "$out" 'len(d["sockets"])')"
+	mine=$(sed -n 's/^0:://p' /proc/$helper/cgroup)
+	other=$(find "$cgroot" -mindepth 1 -maxdepth 2 -type d | grep -vxF "$cgroot$mine" | head -n 1)
+	if [ -n "$other" ] && [[ "$cgroot$mine" != "$other"/* ]]; then
+		run sockets --cgroup "$other" --port "$IDLE_L"
+		expect_match "--cgroup elsewhere: nothing matches" "^no TCP connection matches" "$out"
+	else
+		skip "--cgroup elsewhere: nothing matches" "no other cgroup here"
+	fi
+else
+	skip "--cgroup /: every socket is under the root" "no cgroup id from sock_diag or no cgroup2 mount"
+	skip "--cgroup elsewhere: nothing matches" "no cgroup id from sock_diag or no cgroup2 mount"
+fi
+ns=kapt-$$
+if [ "$(id -u)" = 0 ] && ip netns add "$ns" 2>/dev/null; then
+	out=$("$KAPCTL" -j sockets --netns "$ns" --state all); rc=$?
+	expect_eq "--netns NAME: that namespace's sockets (none), its inode" \
+		"0 0 $(stat -L -c %i /run/netns/$ns)" "$rc $(jsock "$out" 'str(len(d["sockets"])) + " " + str(d["netns"])')"
+	ip netns del "$ns"
+else
+	skip "--netns NAME: that namespace's sockets" "needs root and ip netns"
+fi
+
 # a listener is never governed, though a policy matches its port
 rm -rf "$FAKE/policies"/*
 fake_policy lp 0 "lport=$IDLE_L idle=5 mode=fill"

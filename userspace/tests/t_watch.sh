@@ -104,6 +104,17 @@ if command -v setpriv > /dev/null && [ "$(id -u)" -eq 0 ]; then
 else
 	skip "not root: refused" "needs root and setpriv"
 fi
+# --family and --netns (the events carry the namespace's inode)
+run watch --file "$trace" --family 6
+expect_eq "--family 6: the IPv6 event only" "0 probe_answered" "$rc $(grep -v '^lost ' <<< "$out" | awk '{ print $2 }')"
+run watch --file "$trace" --netns 4026532000
+expect_eq "--netns INODE: that namespace's event only" "0 probe_answered" "$rc $(grep -v '^lost ' <<< "$out" | awk '{ print $2 }')"
+run watch --file "$trace" --netns /proc/self/ns/net
+expect_eq "--netns PATH: this namespace's events" \
+	"0 $(grep -c "netns=$(stat -L -c %i /proc/self/ns/net) " "$trace")" "$rc $(grep -vc '^lost ' <<< "$out")"
+run watch --file "$trace" --family 5
+expect_eq "--family 5: refused" "2 kapctl: family: '5' is not an address family; allowed: 4 or 6" "$rc $(head -n 1 <<< "$out")"
+
 # a policy that does not exist, as sockets and stats say it
 run watch --policy nosuch --duration 1
 expect_eq "--policy of a policy that does not exist: exit 1, said so" \
