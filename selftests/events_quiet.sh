@@ -14,7 +14,8 @@
 #   fin_wait2    an orphaned FIN_WAIT2 socket is reset by the keepalive
 #                timer when its FIN timeout runs out (the RST is on the wire)
 #
-# Every client here has keepalive on with a 1 s idle time.
+# Every client here has keepalive on with a short idle time (1 s; 4 s
+# where a fault must come first).
 . "$(dirname "$0")/functions.sh"
 . "$(dirname "$0")/net_lib.sh"
 
@@ -54,7 +55,8 @@ server_start $S4 $PORT
 quiet_start busy
 ka0=$(nstat_get $NS_C TcpExtTCPKeepAlive)
 abort0=$(nstat_get $NS_C TcpExtTCPAbortOnTimeout)
-client_start $S4 $PORT --wait 40 --keepalive --idle 1 --intvl 1 --cnt 3 \
+# idle 4: the fault and the data must be in place before the first probe
+client_start $S4 $PORT --wait 40 --keepalive --idle 4 --intvl 1 --cnt 3 \
 	--send-after "$WORK/send"
 fault_drop
 touch "$WORK/send"
