@@ -388,6 +388,15 @@ static int kap_resolve_word(const char *w, char *out, size_t size, char *err,
 		snprintf(out, size, "%.*s=%" PRIu64, (int)klen, w, v);
 		return 0;
 	}
+	/*
+	 * A number in nsfs's inode range (from 0xF0000000, PROC_DYNAMIC_FIRST)
+	 * is most likely the inode an older kapolicy took: say so, as cookies
+	 * count up from 1.
+	 */
+	if (eq && klen == 5 && !strncmp(w, "netns", 5) && kap_all_digits(eq + 1, NULL) &&
+	    strtoull(eq + 1, NULL, 10) >= 0xF0000000ULL)
+		kap_warn("netns: '%s' looks like a namespace inode number; a netns policy names the namespace's cookie (netns=NAME or netns=/proc/PID/ns/net give it)",
+			 eq + 1);
 	if (eq && klen == 5 && !strncmp(w, "netns", 5) && eq[1] &&
 	    !kap_all_digits(eq + 1, NULL)) {
 		if (kap_resolve_netns(eq + 1, &id, err, errlen))

@@ -65,6 +65,11 @@ fi
 : > "$FAKE/control"
 run policy add ns netns=77 idle=1
 expect_eq "add: a numeric netns is a cookie, passed as is" "add ns netns=77 idle=1" "$(control_log)"
+: > "$FAKE/control"
+run policy add ns netns=4026531840 idle=1
+expect_eq "add: a number that looks like an inode: written as a cookie, with a warning" \
+	"0 add ns netns=4026531840 idle=1|kapctl: warning: netns: '4026531840' looks like a namespace inode number; a netns policy names the namespace's cookie (netns=NAME or netns=/proc/PID/ns/net give it)" \
+	"$rc $(control_log)|$out"
 
 # durations as people write them: the kernel is given seconds (ms for user_timeout)
 : > "$FAKE/control"
