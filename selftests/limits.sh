@@ -24,6 +24,18 @@ ktap_plan 15
 ulimit -n 65536
 unload_mod_if_loaded
 
+# expect_ports_sum(description) - each column of the ports file sums to
+# its stats/ counter
+function expect_ports_sum() {
+	local sums want c
+	sums=$(awk 'NR == 1 { for (i = 2; i <= NF; i++) name[i] = $i; n = NF; next }
+		{ for (i = 2; i <= n; i++) s[i] += $i }
+		END { for (i = 2; i <= n; i++) printf "%s=%d ", name[i], s[i] }' "$SYSFS_DIR/ports")
+	want=$(for c in $(head -n 1 "$SYSFS_DIR/ports" | cut -d' ' -f2-); do
+		printf "%s=%d " "$c" "$(kap_stat "$c")"; done)
+	expect_eq "$1" "$want" "$sums"
+}
+
 for bad in "max_ports=15" "max_ports=65537" "max_sockets=1023" "max_sockets=99999999"; do
 	if insmod "$KAP_MODULE" $bad 2>/dev/null; then
 		fail "$bad is refused"
@@ -53,12 +65,7 @@ if [ "$(cat $SYSFS_DIR/limits/ports_overflow)" -gt 0 ]; then
 else
 	fail "limits/ports_overflow counts the events of the ports left out"
 fi
-sums=$(awk 'NR == 1 { for (i = 2; i <= NF; i++) name[i] = $i; n = NF; next }
-	{ for (i = 2; i <= n; i++) s[i] += $i }
-	END { for (i = 2; i <= n; i++) printf "%s=%d ", name[i], s[i] }' "$SYSFS_DIR/ports")
-want=$(for c in $(head -n 1 "$SYSFS_DIR/ports" | cut -d' ' -f2-); do
-	printf "%s=%d " "$c" "$(kap_stat "$c")"; done)
-expect_eq "every column of the ports file sums to stats/" "$want" "$sums"
+expect_ports_sum "every column of the ports file sums to stats/"
 unload_mod
 
 # ---- ports read while they change ----------------------------------------
@@ -96,12 +103,7 @@ else
 	fail "ports read while 2000 ports gained rows" "$reads reads, $rows rows"
 fi
 expect_eq "every read of ports is one whole table" "0 of $reads" "$bad of $reads"
-sums=$(awk 'NR == 1 { for (i = 2; i <= NF; i++) name[i] = $i; n = NF; next }
-	{ for (i = 2; i <= n; i++) s[i] += $i }
-	END { for (i = 2; i <= n; i++) printf "%s=%d ", name[i], s[i] }' "$SYSFS_DIR/ports")
-want=$(for c in $(head -n 1 "$SYSFS_DIR/ports" | cut -d' ' -f2-); do
-	printf "%s=%d " "$c" "$(kap_stat "$c")"; done)
-expect_eq "2000 ports: every column sums to stats/" "$want" "$sums"
+expect_ports_sum "2000 ports: every column sums to stats/"
 unload_mod
 
 # ---- sockets -------------------------------------------------------------

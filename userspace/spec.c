@@ -781,9 +781,8 @@ int kap_parse_duration(const char *s, uint64_t unit_ms, uint64_t *out)
 			n = n * 10 + (*s - '0');
 		}
 		for (u = 0; u < (int)ARRAY_SIZE(units); u++)
-			if (!strncmp(s, units[u].name, strlen(units[u].name)) &&
-			    (u != 3 || s[1] != 's'))	/* "m", not the "m" of "ms" */
-				break;
+			if (!strncmp(s, units[u].name, strlen(units[u].name)))
+				break;	/* "ms" is tried before "m" */
 		if (u == (int)ARRAY_SIZE(units) || rank[u] <= last)
 			return -EINVAL;
 		last = rank[u];
