@@ -165,6 +165,8 @@ boot() {
 		-kernel "/boot/vmlinuz-$rel" -initrd "$dir/initramfs.img"
 		-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
 		-virtfs "local,path=$dir/results,mount_tag=results,security_model=none"
+		-virtfs "local,path=$top,mount_tag=kaptop,security_model=none,readonly=on,multidevs=remap"
+		-virtfs "local,path=$build,mount_tag=kapbuild,security_model=none,readonly=on,multidevs=remap"
 		-append "console=ttyS0 oops=panic panic_on_warn=1 panic=-1 kapvm.top=$top kapvm.build=$build kapvm.mode=$mode ${KAP_VM_APPEND:-}"
 	)
 	if [ "$mode" = shell ]; then
@@ -197,6 +199,11 @@ verdict() {
 		fi
 	else
 		why="no verdict from the guest"
+		if [ -s "$res/error" ]; then
+			why="$why: $(head -n 1 "$res/error")"
+		elif grep -q '^kapvm: error:' "$dir/console.log" 2>/dev/null; then
+			why="$why: $(grep -m1 '^kapvm: error:' "$dir/console.log" | sed 's/^kapvm: error: //')"
+		fi
 		[ -f "$res/hang" ] && why="$why: $(cat "$res/hang")"
 		fail=$((fail + 1))
 	fi
