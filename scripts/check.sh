@@ -70,6 +70,15 @@ scripts/lint.sh > "$logs/lint.tap" 2>&1
 cat "$logs/lint.tap"
 count_tap "$logs/lint.tap"
 
+step "installing: make install/uninstall, the systemd unit, DKMS, the harness"
+scripts/test_host.sh > "$logs/host.tap" 2>&1
+grep -E '^(not )?ok|^#' "$logs/host.tap"
+count_tap "$logs/host.tap"
+if ! grep -qE '^1\.\.[0-9]+$' "$logs/host.tap"; then
+	echo "check: scripts/test_host.sh ended early"
+	fail=$((fail + 1))
+fi
+
 step "selftests in VMs"
 selftests/vm/vm.sh test > "$logs/vm.log" 2>&1
 vm_rc=$?

@@ -16,6 +16,8 @@ packages=(
 	linux-headers-6.12-amd64 linux-image-6.12-amd64
 	# kernel build and lint
 	build-essential bc kmod sparse linux-source-6.1 xz-utils
+	# installing as users do: DKMS, and checking the systemd unit
+	dkms systemd
 	# the VM harness
 	qemu-system-x86 busybox-static cpio gzip
 	# test networks and witnesses inside the VM
