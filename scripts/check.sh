@@ -91,6 +91,24 @@ if [ $vm_rc -ne 0 ] && ! grep -qE '^vm: \S+ pass [0-9]+ fail [1-9]' "$logs/vm.lo
 	fail=$((fail + 1))
 fi
 
+# The README's first command, run as a newcomer would: from a copy of the
+# checkout under /tmp (the VM must find it there).
+step "the demo (make demo), from a copy of the checkout under /tmp"
+demo_dir=$(mktemp -d /tmp/kapolicy-demo.XXXXXX)
+tar -C "$top" --exclude=./build --exclude=./.git -cf - . | tar -C "$demo_dir" -xf -
+make -C "$demo_dir" demo > "$logs/demo.log" 2>&1
+demo_rc=$?
+sed -n '/^kapolicy demo/,$p' "$logs/demo.log"
+if [ $demo_rc -eq 0 ] && grep -q '^Result: as expected' "$logs/demo.log"; then
+	echo "ok - make demo from $demo_dir: the problem, then the fix"
+	pass=$((pass + 1))
+else
+	tail -n 40 "$logs/demo.log"
+	echo "not ok - make demo from $demo_dir: the problem, then the fix (exit $demo_rc)"
+	fail=$((fail + 1))
+fi
+rm -rf "$demo_dir"
+
 echo
 echo "check: wall time $(( $(date +%s) - start ))s"
 echo "$pass passed, $fail failed, $skip skipped"

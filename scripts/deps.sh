@@ -22,6 +22,9 @@ packages=(
 	qemu-system-x86 busybox-static cpio gzip
 	# test networks and witnesses inside the VM
 	iproute2 iputils-ping nftables tcpdump procps python3
+	# the demo: a real server and a real client that leave keepalive off
+	# (redis-tools has redis-server: redis-check-rdb under another name)
+	redis-tools netcat-openbsd
 	# reading the trace events with the usual tools
 	linux-perf trace-cmd
 	# kapctl: libraries and tooling

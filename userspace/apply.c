@@ -1,38 +1,60 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * kapctl apply [--check] FILE|-: a config file becomes the policy table,
- * all or nothing.  This is what kapolicy.service runs at boot.
+ * kapctl apply [--check] [--flush] FILE|-: a config file becomes the policy
+ * table, all or nothing, and kapctl says what changed.  This is what
+ * kapolicy.service runs at boot.
  *
  * The file: one policy per line, "NAME KEY=VALUE...", the same keys as
  * "kapctl policy add" (cgroup paths and service names included); "#"
  * starts a comment; blank lines are ignored.  The order of the lines is
  * the match order (order= keys still place a policy explicitly).
  *
- * Two phases:
- *   1. every line is validated with the module's parser, names must be
- *      unique (a tree of the names seen: O(n log n)), no NUL byte may hide
- *      a line; every error is reported with its line number, and if there
- *      is one, nothing is written at all.  Empty input (0 bytes) is an
- *      error too: a file of comments only is how to empty the table;
- *   2. one transaction on the control file: "begin", "flush", one "add" per
+ * Three phases; the first two change nothing, and any refusal in them
+ * leaves the control file untouched:
+ *   1. the input: its last line must end with a newline (else it looks
+ *      truncated: a file half written, a copy cut short); every line is
+ *      validated with the module's parser, names must be unique (a tree of
+ *      the names seen: O(n log n)), no NUL byte may hide a line; every
+ *      error is reported with its line number;
+ *   2. the diff against the live table (policies/ in sysfs), by name:
+ *      added, removed, changed (the spec as the module prints it differs),
+ *      moved (the match order of the policies both keep changed: the
+ *      fewest of them whose moves explain the new order, a longest
+ *      increasing subsequence in O(n log n)) and unchanged.  A policy can
+ *      be both changed and moved.  Input with no policy (0 bytes, or
+ *      comments only) is refused while the live table has policies, unless
+ *      --flush says that emptying the table is meant (the names, which
+ *      everyone can list, are counted).  --check stops here: it prints the
+ *      diff, or says there is none to print (no module, or run as a user:
+ *      the specs are root's);
+ *   3. one transaction on the control file: "begin", "flush", one "add" per
  *      line in file order, "commit".  If the kernel refuses any of them,
- *      "abort": the table stays exactly as it was.  The file is the whole
- *      table; a policy it keeps unchanged (same name and spec) keeps its
- *      connections and counters (the module's commit keeps it).
+ *      "abort": the table stays exactly as it was, and no diff is printed.
+ *      The file is the whole table; a policy it keeps unchanged (same name
+ *      and spec) keeps its connections and counters (the module's commit
+ *      keeps it).  The diff is against the table as read just before
+ *      "begin".
  */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <search.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kapctl.h"
 
-enum { KAP_OPT_CHECK = 256 };
+enum { KAP_OPT_CHECK = 256, KAP_OPT_FLUSH, KAP_OPT_MISSING_OK };
 
 const struct kap_opt kap_apply_opts[] = {
-	{ "check", NULL, KAP_OPT_CHECK, "validate the file only; change nothing" },
+	{ "check", NULL, KAP_OPT_CHECK,
+	  "validate the file and show what would change; change nothing" },
+	{ "flush", NULL, KAP_OPT_FLUSH, "allow input with no policy: empty the table" },
+	{ "missing-ok", NULL, KAP_OPT_MISSING_OK,
+	  "a FILE that does not exist changes nothing (exit 0): what the boot-time service uses" },
 	{ NULL }
 };
 
@@ -42,6 +64,10 @@ struct kap_entry {
 	int line;
 	char cmd[KAP_LINE_MAX + 64];
 	struct kap_command c;
+	char spec[KAP_LINE_MAX];	/* canonical: as the module prints it */
+	size_t pos;			/* in the new table's match order */
+	long live;			/* its live policy (index), -1: none */
+	bool moved;
 };
 
 struct kap_name {
@@ -55,6 +81,24 @@ struct kap_conf {
 	struct json_object *errors;	/* [{"line": N, "message": "..."}] */
 	size_t nerr;
 	void *names;			/* tsearch() tree of struct kap_name */
+};
+
+/*
+ * The live table in match order; err: why there is none to compare with
+ * (-ENODEV: no module; -EACCES: the specs are root's).  The names are for
+ * everyone: listed counts them (-1: not even they could be read).
+ */
+struct kap_live {
+	struct kap_policy_info *p;
+	size_t n;
+	int err;
+	long listed;
+	char one[KAP_NAME_MAX];		/* a listed name, for a message */
+	long *entry;			/* [n]: its entry in the file, -1: removed */
+};
+
+struct kap_diff {
+	size_t added, changed, removed, moved, unchanged;
 };
 
 static int kap_name_cmp(const void *a, const void *b)
@@ -109,6 +153,7 @@ static void kap_conf_line(struct kap_conf *cf, const char *file, int lineno, cha
 	e = &cf->e[cf->n];
 	memset(e, 0, sizeof(*e));
 	e->line = lineno;
+	e->live = -1;
 	/* a name is taken by its first line, even one with errors */
 	if (kap_name_valid(name, strlen(name))) {
 		struct kap_name key = { .name = name }, *n, **found;
@@ -134,7 +179,458 @@ static void kap_conf_line(struct kap_conf *cf, const char *file, int lineno, cha
 		kap_conf_error(cf, file, lineno, err);
 		return;
 	}
+	kap_spec_format(&e->c.spec, e->spec, sizeof(e->spec));
 	cf->n++;
+}
+
+/* A last line without a newline: the input was cut short, most likely. */
+static int kap_refuse_truncated(const char *file, const char *text, size_t len)
+{
+	struct json_object *x;
+	int line = 1;
+	size_t i;
+
+	if (!len || text[len - 1] == '\n')
+		return 0;
+	for (i = 0; i < len; i++)
+		line += text[i] == '\n';
+	x = json_object_new_object();
+	json_object_object_add(x, "file", json_object_new_string(file));
+	json_object_object_add(x, "line", json_object_new_int(line));
+	return kap_fail_with(x, "%s:%d: the last line has no newline; the input looks truncated; nothing was changed",
+			     file, line);
+}
+
+/* --missing-ok and no FILE: one line (or object) saying so; exit 0. */
+static int kap_missing(const char *file)
+{
+	struct json_object *o;
+
+	if (!kap_json) {
+		printf("%s: does not exist; nothing was changed\n", file);
+		return KAP_EXIT_OK;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "file", json_object_new_string(file));
+	json_object_object_add(o, "exists", json_object_new_boolean(false));
+	json_object_object_add(o, "applied", json_object_new_boolean(false));
+	kap_json_print(o);
+	json_object_put(o);
+	return KAP_EXIT_OK;
+}
+
+/* Phase 1: reads and validates the whole input; every error is reported. */
+static int kap_conf_read(struct kap_conf *cf, const char *path, const char *file)
+{
+	char *text, *line, *next, *end;
+	struct json_object *o;
+	int err, lineno = 0;
+	size_t len;
+
+	text = kap_read_file(path, KAP_CONF_MAX, &len, &err);
+	if (!text)
+		return kap_fail("cannot read %s: %s", file,
+				err == -EFBIG ? "larger than 16 MiB" : strerror(-err));
+	if (kap_refuse_truncated(file, text, len)) {
+		free(text);
+		return KAP_EXIT_FAIL;
+	}
+	cf->errors = json_object_new_array();
+	end = text + len;
+	for (line = text; line; line = next) {
+		next = memchr(line, '\n', end - line);
+		if (next)
+			*next++ = '\0';
+		lineno++;
+		if (!next && line == end)
+			break;
+		if (strlen(line) != (size_t)((next ? next - 1 : end) - line)) {
+			kap_conf_error(cf, file, lineno,
+				       "line: contains a NUL byte; allowed: text without NUL bytes");
+			continue;
+		}
+		kap_conf_line(cf, file, lineno, line);
+	}
+	free(text);
+	tdestroy(cf->names, kap_name_free);
+	cf->names = NULL;
+	if (!cf->nerr) {
+		json_object_put(cf->errors);
+		return KAP_EXIT_OK;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "file", json_object_new_string(file));
+	json_object_object_add(o, "errors", cf->errors);
+	return kap_fail_with(o, "%s: %zu error%s; nothing was changed", file, cf->nerr,
+			     cf->nerr == 1 ? "" : "s");
+}
+
+/*
+ * Lists policies/: the names, and whether every spec is readable (it is
+ * root's: kap_policies_load() leaves out a policy whose spec it cannot
+ * read, so as a user the table would look empty).
+ */
+static int kap_live_list(struct kap_live *l)
+{
+	char path[512];
+	struct dirent *de;
+	int err = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/policies", kap_sysfs_dir());
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	l->listed = 0;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.' || !kap_name_valid(de->d_name, strlen(de->d_name)))
+			continue;
+		if (!l->listed++)
+			snprintf(l->one, sizeof(l->one), "%s", de->d_name);
+		snprintf(path, sizeof(path), "%s/policies/%s/spec", kap_sysfs_dir(), de->d_name);
+		if (!err && access(path, R_OK) && errno != ENOENT)
+			err = -errno;
+	}
+	closedir(d);
+	return err;
+}
+
+/*
+ * The live table, specs in canonical form.  Without the module (--check
+ * only: apply has asked for the control file already) there is none.
+ */
+static int kap_live_load(struct kap_live *l)
+{
+	size_t i;
+
+	l->listed = -1;
+	if (!kap_module_loaded()) {
+		l->err = -ENODEV;
+		return 0;
+	}
+	l->err = kap_live_list(l);
+	if (!l->err)
+		l->err = kap_policies_load(&l->p, &l->n);
+	if (l->err == -ENOMEM)
+		return kap_fail("out of memory");
+	if (l->err)
+		return 0;
+	for (i = 0; i < l->n; i++)
+		if (l->p[i].spec_ok)
+			kap_spec_format(&l->p[i].spec, l->p[i].spec_text,
+					sizeof(l->p[i].spec_text));
+	return 0;
+}
+
+/* Input without a policy empties the table: only if it is empty, or told to. */
+static int kap_refuse_empty(const char *file, const char *path, const struct kap_conf *cf,
+			    const struct kap_live *l, bool flush)
+{
+	struct json_object *x;
+
+	if (cf->n || flush || l->err == -ENODEV || !l->listed)
+		return 0;
+	x = json_object_new_object();
+	json_object_object_add(x, "file", json_object_new_string(file));
+	if (l->listed < 0)
+		return kap_fail_with(x, "%s: has no policy, and the live table cannot be read (%s) to see what applying it would remove; nothing was changed (kapctl apply --flush %s to empty the table)",
+				     file, strerror(-l->err), path);
+	if (l->listed == 1)
+		return kap_fail_with(x, "%s: has no policy; applying it would remove the policy '%s'; nothing was changed (kapctl apply --flush %s to do it)",
+				     file, l->one, path);
+	return kap_fail_with(x, "%s: has no policy; applying it would remove all %ld policies; nothing was changed (kapctl apply --flush %s to do it)",
+			     file, l->listed, path);
+}
+
+/* Each entry's position once the table is built: add appends, order= inserts. */
+static int kap_conf_positions(struct kap_conf *cf)
+{
+	size_t *t = malloc((cf->n ?: 1) * sizeof(*t)), i, at;
+
+	if (!t)
+		return -ENOMEM;
+	for (i = 0; i < cf->n; i++) {
+		const struct kap_spec *s = &cf->e[i].c.spec;
+
+		at = i;
+		if ((s->keys & KAP_KEY_BIT(KAP_KEY_ORDER)) && s->order < i)
+			at = s->order;
+		memmove(&t[at + 1], &t[at], (i - at) * sizeof(*t));
+		t[at] = i;
+	}
+	for (i = 0; i < cf->n; i++)
+		cf->e[t[i]].pos = i;
+	free(t);
+	return 0;
+}
+
+struct kap_by_name {
+	const char *name;
+	long i;
+};
+
+static int kap_by_name_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct kap_by_name *)a)->name, ((const struct kap_by_name *)b)->name);
+}
+
+/* Pairs each entry with the live policy of its name, if any: O(n log n). */
+static int kap_diff_match(struct kap_conf *cf, struct kap_live *l)
+{
+	struct kap_by_name *idx = malloc((l->n ?: 1) * sizeof(*idx)), key, *hit;
+	size_t i;
+
+	l->entry = malloc((l->n ?: 1) * sizeof(*l->entry));
+	if (!idx || !l->entry) {
+		free(idx);
+		return -ENOMEM;
+	}
+	for (i = 0; i < l->n; i++) {
+		idx[i] = (struct kap_by_name){ .name = l->p[i].name, .i = i };
+		l->entry[i] = -1;
+	}
+	qsort(idx, l->n, sizeof(*idx), kap_by_name_cmp);
+	for (i = 0; i < cf->n; i++) {
+		key.name = cf->e[i].c.name;
+		hit = l->n ? bsearch(&key, idx, l->n, sizeof(*idx), kap_by_name_cmp) : NULL;
+		cf->e[i].live = hit ? hit->i : -1;
+		if (hit)
+			l->entry[hit->i] = i;
+	}
+	free(idx);
+	return 0;
+}
+
+/* The best chain ending at or before a position: its score and last entry. */
+struct kap_best {
+	uint64_t score;
+	long at;
+};
+
+/*
+ * Marks the moved policies: those the file keeps, less a longest chain
+ * whose new positions increase with the live ones (they kept their
+ * relative order).  Among the longest chains, the one with the most
+ * policies whose position number stays is kept, so that a move is named
+ * on the policy that moved.  A Fenwick tree of maxima over the new
+ * positions: O(n log n).
+ */
+static int kap_diff_moves(struct kap_conf *cf, const struct kap_live *l)
+{
+	struct kap_best *fw = calloc(cf->n + 1, sizeof(*fw)), best = { 0, -1 }, q;
+	long *prev = malloc((cf->n ?: 1) * sizeof(*prev)), i;
+	size_t li, j;
+
+	if (!fw || !prev) {
+		free(fw);
+		free(prev);
+		return -ENOMEM;
+	}
+	for (li = 0; li < l->n; li++) {
+		struct kap_entry *e;
+
+		i = l->entry[li];
+		if (i < 0)
+			continue;
+		e = &cf->e[i];
+		e->moved = true;
+		q = (struct kap_best){ 0, -1 };
+		for (j = e->pos; j; j -= j & -j)	/* positions before e->pos */
+			if (fw[j].score > q.score)
+				q = fw[j];
+		prev[i] = q.at;
+		q.score += (uint64_t)cf->n + 1 + (e->pos == li);
+		q.at = i;
+		for (j = e->pos + 1; j <= cf->n; j += j & -j)
+			if (q.score > fw[j].score)
+				fw[j] = q;
+		if (q.score > best.score)
+			best = q;
+	}
+	for (i = best.at; i >= 0; i = prev[i])
+		cf->e[i].moved = false;
+	free(fw);
+	free(prev);
+	return 0;
+}
+
+/* Phase 2: the diff, when there is a live table to compare with. */
+static int kap_diff(struct kap_conf *cf, struct kap_live *l)
+{
+	if (l->err)
+		return 0;
+	if (kap_conf_positions(cf) || kap_diff_match(cf, l) || kap_diff_moves(cf, l))
+		return kap_fail("out of memory");
+	return 0;
+}
+
+static bool kap_entry_changed(const struct kap_entry *e, const struct kap_live *l)
+{
+	return e->live >= 0 && strcmp(e->spec, l->p[e->live].spec_text);
+}
+
+static void kap_diff_count(const struct kap_conf *cf, const struct kap_live *l, struct kap_diff *d)
+{
+	size_t i;
+
+	for (i = 0; i < cf->n; i++) {
+		const struct kap_entry *e = &cf->e[i];
+
+		if (e->live < 0) {
+			d->added++;
+			continue;
+		}
+		if (kap_entry_changed(e, l))
+			d->changed++;
+		else if (!e->moved)
+			d->unchanged++;
+		d->moved += e->moved;
+	}
+	for (i = 0; i < l->n; i++)
+		d->removed += l->entry[i] < 0;
+}
+
+/* The width of the name column: the longest name of a line printed. */
+static int kap_diff_width(const struct kap_conf *cf, const struct kap_live *l)
+{
+	size_t i, w = 0, n;
+
+	for (i = 0; i < cf->n; i++) {
+		const struct kap_entry *e = &cf->e[i];
+
+		n = strlen(e->c.name);
+		if ((e->live < 0 || e->moved || kap_entry_changed(e, l)) && n > w)
+			w = n;
+	}
+	for (i = 0; i < l->n; i++) {
+		n = strlen(l->p[i].name);
+		if (l->entry[i] < 0 && n > w)
+			w = n;
+	}
+	return (int)w;
+}
+
+/*
+ * One line per policy that changes, in file order, then those removed in
+ * live order: "+ NAME SPEC", "~ NAME OLD -> NEW", "^ NAME moved: FROM -> TO",
+ * "- NAME SPEC".
+ */
+static void kap_diff_print(const struct kap_conf *cf, const struct kap_live *l)
+{
+	int w = kap_diff_width(cf, l);
+	size_t i;
+
+	for (i = 0; i < cf->n; i++) {
+		const struct kap_entry *e = &cf->e[i];
+
+		if (e->live < 0)
+			printf("+ %-*s  %s\n", w, e->c.name, e->spec);
+		else if (kap_entry_changed(e, l))
+			printf("~ %-*s  %s -> %s\n", w, e->c.name, l->p[e->live].spec_text,
+			       e->spec);
+		if (e->moved)
+			printf("^ %-*s  moved: %ld -> %zu\n", w, e->c.name, e->live, e->pos);
+	}
+	for (i = 0; i < l->n; i++)
+		if (l->entry[i] < 0)
+			printf("- %-*s  %s\n", w, l->p[i].name, l->p[i].spec_text);
+}
+
+/* "FILE: 1 added, 1 changed, 2 unchanged" (no zeros), or "FILE: no change". */
+static void kap_diff_summary(const char *file, const struct kap_diff *d, bool check)
+{
+	static const char *const what[] = { "added", "changed", "removed", "moved", "unchanged" };
+	const size_t v[] = { d->added, d->changed, d->removed, d->moved, d->unchanged };
+	char buf[256] = "no change";
+	size_t i, n = 0;
+
+	if (d->added + d->changed + d->removed + d->moved)
+		for (i = 0; i < ARRAY_SIZE(v); i++)
+			if (v[i] && n < sizeof(buf))
+				n += snprintf(buf + n, sizeof(buf) - n, "%s%zu %s", n ? ", " : "",
+					      v[i], what[i]);
+	printf("%s: %s%s\n", file, buf, check ? " (nothing applied)" : "");
+}
+
+/* {"added": [NAME...], "removed": [...], "changed": [{...}], "moved": [{...}], "unchanged": N} */
+static struct json_object *kap_diff_json(const struct kap_conf *cf, const struct kap_live *l,
+					 const struct kap_diff *d)
+{
+	struct json_object *o = json_object_new_object(), *added = json_object_new_array(),
+			   *removed = json_object_new_array(), *changed = json_object_new_array(),
+			   *moved = json_object_new_array(), *x;
+	size_t i;
+
+	for (i = 0; i < cf->n; i++) {
+		const struct kap_entry *e = &cf->e[i];
+
+		if (e->live < 0)
+			json_object_array_add(added, json_object_new_string(e->c.name));
+		if (kap_entry_changed(e, l)) {
+			x = json_object_new_object();
+			json_object_object_add(x, "name", json_object_new_string(e->c.name));
+			json_object_object_add(x, "old",
+					       json_object_new_string(l->p[e->live].spec_text));
+			json_object_object_add(x, "new", json_object_new_string(e->spec));
+			json_object_array_add(changed, x);
+		}
+		if (e->moved) {
+			x = json_object_new_object();
+			json_object_object_add(x, "name", json_object_new_string(e->c.name));
+			json_object_object_add(x, "from", json_object_new_int64(e->live));
+			json_object_object_add(x, "to", json_object_new_int64(e->pos));
+			json_object_array_add(moved, x);
+		}
+	}
+	for (i = 0; i < l->n; i++)
+		if (l->entry[i] < 0)
+			json_object_array_add(removed, json_object_new_string(l->p[i].name));
+	json_object_object_add(o, "added", added);
+	json_object_object_add(o, "removed", removed);
+	json_object_object_add(o, "changed", changed);
+	json_object_object_add(o, "moved", moved);
+	json_object_object_add(o, "unchanged", json_object_new_int64(d->unchanged));
+	return o;
+}
+
+/* The outcome: the diff (if any), then the summary line scripts rely on. */
+static void kap_report(const char *file, const struct kap_conf *cf, const struct kap_live *l,
+		       bool check)
+{
+	struct json_object *o, *names;
+	struct kap_diff d = { 0 };
+	size_t i;
+
+	if (!l->err)
+		kap_diff_count(cf, l, &d);
+	if (kap_json) {
+		o = json_object_new_object();
+		names = json_object_new_array();
+		for (i = 0; i < cf->n; i++)
+			json_object_array_add(names, json_object_new_string(cf->e[i].c.name));
+		json_object_object_add(o, "file", json_object_new_string(file));
+		json_object_object_add(o, check ? "valid" : "applied",
+				       json_object_new_boolean(true));
+		json_object_object_add(o, "policies", names);
+		json_object_object_add(o, "changes", l->err ? NULL : kap_diff_json(cf, l, &d));
+		kap_json_print(o);
+		json_object_put(o);
+		return;
+	}
+	if (l->err == -ENODEV) {
+		printf("%s: no diff: the kapolicy module is not loaded\n", file);
+	} else if (l->err == -EACCES) {
+		printf("%s: no diff: the live specs are readable by root only\n", file);
+	} else if (l->err) {
+		printf("%s: no diff: cannot read the live table: %s\n", file, strerror(-l->err));
+	} else {
+		kap_diff_print(cf, l);
+		kap_diff_summary(file, &d, check);
+	}
+	if (check)
+		printf("%s: %zu polic%s, valid\n", file, cf->n, cf->n == 1 ? "y" : "ies");
+	else
+		printf("%s: applied %zu polic%s\n", file, cf->n, cf->n == 1 ? "y" : "ies");
 }
 
 /* Writes one command of the transaction; on a refusal says so (with line). */
@@ -161,16 +657,14 @@ static int kap_txn_step(const char *file, const struct kap_entry *e, const char 
 	return ret;
 }
 
-static int kap_apply(const char *file, struct kap_conf *cf)
+/* Phase 3: begin, flush, add..., commit; abort if the kernel refuses one. */
+static int kap_txn(const char *file, const struct kap_conf *cf)
 {
 	struct kap_command abort_cmd = { .op = KAP_OP_ABORT };
-	struct json_object *o, *names;
 	char msg[512];
 	size_t i;
 	int ret;
 
-	if (kap_need_control())
-		return KAP_EXIT_FAIL;
 	if (kap_txn_step(file, NULL, "begin", KAP_OP_BEGIN))
 		return KAP_EXIT_FAIL;
 	ret = kap_txn_step(file, NULL, "flush", KAP_OP_FLUSH);
@@ -178,40 +672,23 @@ static int kap_apply(const char *file, struct kap_conf *cf)
 		ret = kap_txn_step(file, &cf->e[i], NULL, KAP_OP_ADD);
 	if (!ret)
 		ret = kap_txn_step(file, NULL, "commit", KAP_OP_COMMIT);
-	if (ret) {
-		int aret = kap_control_write("abort");
-
-		if (aret && aret != -ENOENT) {
-			kap_control_refusal(&abort_cmd, aret, msg, sizeof(msg));
-			kap_err("%s: %s (the transaction ends when kapctl exits)", file, msg);
-		}
-		return KAP_EXIT_FAIL;
+	if (!ret)
+		return KAP_EXIT_OK;
+	ret = kap_control_write("abort");
+	if (ret && ret != -ENOENT) {
+		kap_control_refusal(&abort_cmd, ret, msg, sizeof(msg));
+		kap_err("%s: %s (the transaction ends when kapctl exits)", file, msg);
 	}
-	if (kap_json) {
-		o = json_object_new_object();
-		names = json_object_new_array();
-		for (i = 0; i < cf->n; i++)
-			json_object_array_add(names, json_object_new_string(cf->e[i].c.name));
-		json_object_object_add(o, "file", json_object_new_string(file));
-		json_object_object_add(o, "applied", json_object_new_boolean(true));
-		json_object_object_add(o, "policies", names);
-		kap_json_print(o);
-		json_object_put(o);
-	} else {
-		printf("%s: applied %zu polic%s\n", file, cf->n, cf->n == 1 ? "y" : "ies");
-	}
-	return KAP_EXIT_OK;
+	return KAP_EXIT_FAIL;
 }
 
 int kap_cmd_apply(int argc, char **argv)
 {
 	struct kap_conf cf = { 0 };
-	struct json_object *o, *names;
+	struct kap_live live = { 0 };
 	const char *path, *file;
-	char *text, *line, *next, *end;
-	bool check = false;
-	int c, err, lineno = 0, ret;
-	size_t i, len;
+	bool check = false, flush = false, missing_ok = false;
+	int c, ret;
 
 	while ((c = kap_getopt(argc, argv)) != -1) {
 		switch (c) {
@@ -220,67 +697,36 @@ int kap_cmd_apply(int argc, char **argv)
 		case KAP_OPT_CHECK:
 			check = true;
 			break;
+		case KAP_OPT_FLUSH:
+			flush = true;
+			break;
+		case KAP_OPT_MISSING_OK:
+			missing_ok = true;
+			break;
 		}
 	}
 	if (argc - optind != 1)
-		return kap_usage_err("usage: kapctl apply [--check] FILE|-");
+		return kap_usage_err("usage: kapctl apply [--check] [--flush] [--missing-ok] FILE|-");
 	path = argv[optind];
 	file = strcmp(path, "-") ? path : "<stdin>";
+	if (missing_ok && strcmp(path, "-") && access(path, F_OK) && errno == ENOENT)
+		return kap_missing(file);
 
-	text = kap_read_file(path, KAP_CONF_MAX, &len, &err);
-	if (!text)
-		return kap_fail("cannot read %s: %s", file,
-				err == -EFBIG ? "larger than 16 MiB" : strerror(-err));
-	if (!len) {
-		free(text);
-		return kap_fail("%s: is empty; nothing was changed (a file of comments only empties the table)",
-				file);
-	}
-	cf.errors = json_object_new_array();
-	end = text + len;
-	for (line = text; line; line = next) {
-		next = memchr(line, '\n', end - line);
-		if (next)
-			*next++ = '\0';
-		lineno++;
-		if (!next && line == end)
-			break;
-		if (strlen(line) != (size_t)((next ? next - 1 : end) - line)) {
-			kap_conf_error(&cf, file, lineno,
-				       "line: contains a NUL byte; allowed: text without NUL bytes");
-			continue;
-		}
-		kap_conf_line(&cf, file, lineno, line);
-	}
-	free(text);
-	tdestroy(cf.names, kap_name_free);
-
-	if (cf.nerr) {
-		o = json_object_new_object();
-		json_object_object_add(o, "file", json_object_new_string(file));
-		json_object_object_add(o, "errors", cf.errors);
-		ret = kap_fail_with(o, "%s: %zu error%s; nothing was changed", file, cf.nerr,
-				    cf.nerr == 1 ? "" : "s");
-	} else if (check) {
-		if (kap_json) {
-			o = json_object_new_object();
-			names = json_object_new_array();
-			for (i = 0; i < cf.n; i++)
-				json_object_array_add(names, json_object_new_string(cf.e[i].c.name));
-			json_object_object_add(o, "file", json_object_new_string(file));
-			json_object_object_add(o, "valid", json_object_new_boolean(true));
-			json_object_object_add(o, "policies", names);
-			kap_json_print(o);
-			json_object_put(o);
-		} else {
-			printf("%s: %zu polic%s, valid\n", file, cf.n, cf.n == 1 ? "y" : "ies");
-		}
-		json_object_put(cf.errors);
-		ret = KAP_EXIT_OK;
-	} else {
-		json_object_put(cf.errors);
-		ret = kap_apply(file, &cf);
-	}
+	ret = kap_conf_read(&cf, path, file);
+	if (!ret && !check && kap_need_control())
+		ret = KAP_EXIT_FAIL;
+	if (!ret)
+		ret = kap_live_load(&live);
+	if (!ret)
+		ret = kap_refuse_empty(file, path, &cf, &live, flush);
+	if (!ret)
+		ret = kap_diff(&cf, &live);
+	if (!ret && !check)
+		ret = kap_txn(file, &cf);
+	if (!ret)
+		kap_report(file, &cf, &live, check);
 	free(cf.e);
+	free(live.p);
+	free(live.entry);
 	return ret;
 }

@@ -31,9 +31,14 @@ static const char kap_policy_keys[] =
 	"  lport=P[-Q]            local port or range, 1-65535, or a TCP service name\n"
 	"  rport=P[-Q]            remote port or range, 1-65535, or a TCP service name\n"
 	"  cgroup=ID|PATH         a cgroup v2 id or directory: its processes and those below\n"
+	"  unit=NAME              a running systemd unit's cgroup (nginx: nginx.service)\n"
 	"  netns=NAME|PATH|COOKIE a network namespace (/run/netns/NAME, /proc/PID/ns/net)\n"
 	"  family=4|6             the address family (IPv4-mapped IPv6 is 4)\n"
 	"Action keys (at least one of idle intvl cnt user_timeout keepalive):\n"
+	"  preset=NAME            for a middlebox's idle timeout T: idle=T/2 intvl=T/10\n"
+	"                         cnt=5 user_timeout=auto keepalive=on; keys given win.\n"
+	"                         aws-nlb aws-nat azure-lb gcp-firewall gcp-nat ipvs\n"
+	"                         conntrack timeout:SECONDS (kapctl policy presets)\n"
 	"  idle=DURATION          TCP_KEEPIDLE, 1-32767 seconds (90, 5m, 1h30m)\n"
 	"  intvl=DURATION         TCP_KEEPINTVL, 1-32767 seconds\n"
 	"  cnt=N                  TCP_KEEPCNT, 1-127 probes\n"
@@ -42,11 +47,12 @@ static const char kap_policy_keys[] =
 	"  keepalive=on           switch SO_KEEPALIVE on where it is off\n"
 	"  mode=fill|override     fill (default): the application's own values win;\n"
 	"                         override: the policy's win, also over later setsockopt()\n"
-	"  order=N                its position in the match order, 0-65535 (default: last)\n";
+	"  order=N                its position in the match order, 0-65535 (default: last)\n"
+	"unit= and preset= are kapctl's: it writes the keys they stand for.\n";
 
 static const struct kap_cmd kap_policy_cmds[] = {
 	{ .name = "add", .fn = kap_cmd_policy_add, .args = "NAME KEY=VALUE...",
-	  .summary = "add a policy (keys: family lport rport cgroup netns idle intvl cnt user_timeout keepalive mode order)",
+	  .summary = "add a policy (keys: family lport rport cgroup unit netns preset idle intvl cnt user_timeout keepalive mode order)",
 	  .more = kap_policy_keys },
 	{ .name = "del", .fn = kap_cmd_policy_del, .args = "NAME",
 	  .summary = "delete a policy; its connections go back to their own settings" },
@@ -60,6 +66,8 @@ static const struct kap_cmd kap_policy_cmds[] = {
 	  .summary = "show one policy, its keys and all its counters" },
 	{ .name = "enforce", .fn = kap_cmd_policy_enforce, .args = "[on|off]",
 	  .summary = "show or set whether policies are applied (off: observe only)" },
+	{ .name = "presets", .fn = kap_cmd_policy_presets, .args = "[NAME|timeout:SECONDS]",
+	  .summary = "list the presets for middlebox idle timeouts (preset=) and their keys" },
 	{ .name = NULL }
 };
 
@@ -94,7 +102,7 @@ const struct kap_cmd kap_objects[] = {
 	{ .name = "sockets", .fn = kap_cmd_sockets, .args = "[OPTIONS]",
 	  .summary = "per-connection keepalive state (sock_diag), governing policy, connections at risk",
 	  .opts = kap_sockets_opts },
-	{ .name = "apply", .fn = kap_cmd_apply, .args = "[--check] FILE|-",
+	{ .name = "apply", .fn = kap_cmd_apply, .args = "[--check] [--flush] [--missing-ok] FILE|-",
 	  .summary = "replace the policy table with a config file's policies, all or nothing",
 	  .opts = kap_apply_opts },
 	{ .name = "help", .fn = kap_cmd_help, .args = "[OBJECT]",

@@ -139,6 +139,32 @@ void kap_control_refusal(const struct kap_command *c, int err, char *msg,
 			 size_t len);
 struct json_object *kap_spec_json(const struct kap_spec *s);
 
+/*
+ * Presets (preset=NAME, or timeout:SECONDS): keepalive timing for a
+ * middlebox that forgets an idle flow after timeout seconds.  timeout 0:
+ * read when used (conntrack: its sysctl, or KAPCTL_CONNTRACK_TIMEOUT_FILE).
+ */
+struct kap_preset {
+	const char *name;
+	unsigned int timeout;	/* s */
+	const char *source;	/* where the timeout comes from, one line */
+};
+
+struct kap_preset_values {
+	const struct kap_preset *preset;
+	uint64_t timeout;	/* s */
+	unsigned int idle, intvl, cnt;	/* user_timeout=auto keepalive=on too */
+};
+
+#define KAP_PRESET_CNT		5
+#define KAP_PRESET_TIMEOUT_MIN	10
+#define KAP_PRESET_TIMEOUT_MAX	86400
+extern const struct kap_preset kap_presets[];	/* {NULL}-terminated */
+int kap_preset_resolve(const char *value, struct kap_preset_values *v, char *err,
+		       size_t errlen);
+int kap_preset_keys(const struct kap_preset_values *v, unsigned int skip, char *buf,
+		    size_t size);
+
 /* The cgroup v2 hierarchy as ids (directory inodes) and their parents. */
 struct kap_cg {
 	uint64_t id, parent;	/* parent 0: the root */
@@ -180,6 +206,7 @@ int kap_cmd_policy_move(int argc, char **argv);
 int kap_cmd_policy_list(int argc, char **argv);
 int kap_cmd_policy_show(int argc, char **argv);
 int kap_cmd_policy_enforce(int argc, char **argv);
+int kap_cmd_policy_presets(int argc, char **argv);
 int kap_cmd_stats(int argc, char **argv);
 int kap_cmd_watch(int argc, char **argv);
 int kap_cmd_sockets(int argc, char **argv);

@@ -344,3 +344,103 @@ int kap_cmd_policy_enforce(int argc, char **argv)
 	}
 	return KAP_EXIT_OK;
 }
+
+/* One line of "policy presets": a preset and what it expands to. */
+struct kap_preset_row {
+	const char *name;
+	const char *source;
+	struct kap_preset_values v;
+	bool ok;		/* else why says why not (conntrack unreadable) */
+	char why[320];
+};
+
+static struct json_object *kap_preset_row_json(const struct kap_preset_row *r)
+{
+	struct json_object *o = json_object_new_object();
+	char keys[128];
+
+	json_object_object_add(o, "name", json_object_new_string(r->name));
+	if (r->ok) {
+		kap_preset_keys(&r->v, 0, keys, sizeof(keys));
+		json_object_object_add(o, "timeout", kap_json_u64(r->v.timeout));
+		json_object_object_add(o, "idle", json_object_new_int(r->v.idle));
+		json_object_object_add(o, "intvl", json_object_new_int(r->v.intvl));
+		json_object_object_add(o, "cnt", json_object_new_int(r->v.cnt));
+		json_object_object_add(o, "user_timeout", json_object_new_string("auto"));
+		json_object_object_add(o, "keepalive", json_object_new_boolean(true));
+		json_object_object_add(o, "keys", json_object_new_string(keys));
+	} else {
+		json_object_object_add(o, "timeout", NULL);
+		json_object_object_add(o, "keys", NULL);
+		json_object_object_add(o, "error", json_object_new_string(r->why));
+	}
+	json_object_object_add(o, "source", json_object_new_string(r->source));
+	return o;
+}
+
+/*
+ * kapctl policy presets [NAME|timeout:SECONDS]: the presets and their
+ * keys (spec.c), all or one; needs no module.
+ */
+int kap_cmd_policy_presets(int argc, char **argv)
+{
+	struct kap_preset_row rows[16];
+	const struct kap_preset *p;
+	struct json_object *o, *arr;
+	size_t n = 0, i;
+	int ret, first, w = 4;
+
+	ret = kap_args(argc, argv, 0, 1, "[NAME|timeout:SECONDS]", &first);
+	if (ret >= 0)
+		return ret;
+	if (first < argc) {
+		rows[0].name = argv[first];
+		if (kap_preset_resolve(argv[first], &rows[0].v, rows[0].why, sizeof(rows[0].why)))
+			return kap_usage_err("%s", rows[0].why);
+		rows[0].source = rows[0].v.preset ? rows[0].v.preset->source :
+				 "a middlebox with this idle timeout";
+		rows[0].ok = true;
+		n = 1;
+	}
+	for (p = kap_presets; first == argc && p->name && n < ARRAY_SIZE(rows); p++, n++) {
+		rows[n].name = p->name;
+		rows[n].source = p->source;
+		rows[n].ok = !kap_preset_resolve(p->name, &rows[n].v, rows[n].why,
+						 sizeof(rows[n].why));
+	}
+
+	if (kap_json) {
+		o = json_object_new_object();
+		arr = json_object_new_array();
+		for (i = 0; i < n; i++)
+			json_object_array_add(arr, kap_preset_row_json(&rows[i]));
+		json_object_object_add(o, "presets", arr);
+		kap_json_print(o);
+		json_object_put(o);
+		return KAP_EXIT_OK;
+	}
+	for (i = 0; i < n; i++)
+		if ((int)strlen(rows[i].name) > w)
+			w = strlen(rows[i].name);
+	printf("%-*s  %7s  %5s  %5s  %3s  %s\n", w, "NAME", "TIMEOUT", "IDLE", "INTVL", "CNT",
+	       "SOURCE");
+	for (i = 0; i < n; i++) {
+		if (rows[i].ok)
+			printf("%-*s  %7" PRIu64 "  %5u  %5u  %3u  %s\n", w, rows[i].name,
+			       rows[i].v.timeout, rows[i].v.idle, rows[i].v.intvl, rows[i].v.cnt,
+			       rows[i].source);
+		else
+			printf("%-*s  %7s  %5s  %5s  %3s  %s\n", w, rows[i].name, "-", "-", "-", "-",
+			       rows[i].source);
+	}
+	if (first < argc)
+		return KAP_EXIT_OK;
+	printf("\ntimeout:SECONDS: any other middlebox's idle timeout, %d-%d s (350, 5m50s).\n"
+	       "Each preset gives idle=timeout/2 intvl=timeout/10 cnt=%d (idle and intvl 1-32767)\n"
+	       "user_timeout=auto keepalive=on; keys given with the preset win.\n",
+	       KAP_PRESET_TIMEOUT_MIN, KAP_PRESET_TIMEOUT_MAX, KAP_PRESET_CNT);
+	for (i = 0; i < n; i++)
+		if (!rows[i].ok)
+			printf("%s\n", rows[i].why);
+	return KAP_EXIT_OK;
+}

@@ -2,12 +2,15 @@
 /*
  * Policy words between the operator and the kernel.
  *
- * kapctl takes three conveniences the kernel does not: cgroup=PATH (a
- * cgroup v2 directory, absolute, relative to the cgroup2 mount, or as
+ * kapctl takes conveniences the kernel does not: cgroup=PATH (a cgroup v2
+ * directory, absolute, relative to the cgroup2 mount, or as
  * /proc/PID/cgroup prints it) for cgroup=ID, netns=NAME (/run/netns/NAME)
- * or netns=PATH (/proc/PID/ns/net) for the namespace's cookie, and TCP
- * service names (lport=postgresql, rport=http-https) for port numbers.  Both are turned
- * into the kernel's form first; then the whole command goes through the
+ * or netns=PATH (/proc/PID/ns/net) for the namespace's cookie, TCP service
+ * names (lport=postgresql, rport=http-https) for port numbers, durations
+ * with units (idle=5m), and two keys of its own: unit=NAME (a systemd
+ * unit: its cgroup=ID) and preset=NAME (the timing for a middlebox's idle
+ * timeout: idle intvl cnt user_timeout keepalive).  All are turned into
+ * the kernel's form first; then the whole command goes through the
  * module's own parser (module/parse.c, compiled in), so that anything
  * kapctl lets through is exactly what the kernel accepts, and a refusal
  * carries the parser's message: field, quoted value, allowed range.
@@ -22,6 +25,8 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <netdb.h>
+#include <poll.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,15 +112,41 @@ static int kap_cgroup_dir(const char *path, uint64_t *id, bool *other_fs)
 }
 
 /*
- * cgroup=VALUE: a number is left to the parser; a path is resolved to its
- * id.  "/a/b" is taken as it is if it is a cgroup v2 directory, else under
- * the cgroup2 mount (the form of /proc/PID/cgroup: "/" is the root
- * cgroup); "a/b" is under the mount.
+ * A cgroup path's id: "/a/b" is taken as it is if it is a cgroup v2
+ * directory, else under the cgroup2 mount (the form of /proc/PID/cgroup:
+ * "/" is the root cgroup); "a/b" is under the mount.  Returns 0 or -errno
+ * of the path as given (*other: it is not on cgroup2).
  */
-int kap_resolve_cgroup(const char *value, uint64_t *id, char *err, size_t errlen)
+static int kap_cgroup_lookup(const char *value, uint64_t *id, bool *other)
 {
 	const char *root = kap_cgroup_root();
 	char path[4096];
+	int ret;
+
+	if (value[0] == '/') {
+		ret = kap_cgroup_dir(value, id, other);
+		if (ret) {
+			bool first_other = *other;
+			int first = ret;
+
+			snprintf(path, sizeof(path), "%s%s", root, value);
+			ret = kap_cgroup_dir(path, id, other);
+			if (ret == -ENOENT) {	/* say what the path as given is */
+				ret = first;
+				*other = first_other;
+			}
+		}
+	} else {
+		snprintf(path, sizeof(path), "%s/%s", root, value);
+		ret = kap_cgroup_dir(path, id, other);
+	}
+	return ret;
+}
+
+/* cgroup=VALUE: a number is left to the parser; a path is resolved to its id. */
+int kap_resolve_cgroup(const char *value, uint64_t *id, char *err, size_t errlen)
+{
+	const char *root = kap_cgroup_root();
 	bool other = false;
 	int ret;
 
@@ -124,24 +155,7 @@ int kap_resolve_cgroup(const char *value, uint64_t *id, char *err, size_t errlen
 			 root);
 		return -EINVAL;
 	}
-	if (value[0] == '/') {
-		ret = kap_cgroup_dir(value, id, &other);
-		if (ret) {
-			bool first_other = other;
-			int first = ret;
-
-			snprintf(path, sizeof(path), "%s%s", root, value);
-			other = false;
-			ret = kap_cgroup_dir(path, id, &other);
-			if (ret == -ENOENT) {	/* say what the path as given is */
-				ret = first;
-				other = first_other;
-			}
-		}
-	} else {
-		snprintf(path, sizeof(path), "%s/%s", root, value);
-		ret = kap_cgroup_dir(path, id, &other);
-	}
+	ret = kap_cgroup_lookup(value, id, &other);
 	if (!ret)
 		return 0;
 	if (other)
@@ -347,6 +361,337 @@ static int kap_resolve_ports(const char *key, const char *value, char *out, size
 	return -EINVAL;
 }
 
+/* ---- presets: keepalive timing for a middlebox's idle timeout ------------ */
+
+/*
+ * The middleboxes' TCP idle timeouts, as their vendors document them (the
+ * defaults: where one is configured otherwise, use timeout:SECONDS).
+ */
+const struct kap_preset kap_presets[] = {
+	{ "aws-nlb", 350, "AWS Network Load Balancer: TCP idle timeout 350 s" },
+	{ "aws-nat", 350, "AWS NAT gateway: idle timeout 350 s" },
+	{ "azure-lb", 240, "Azure Load Balancer: default idle timeout 4 min" },
+	{ "gcp-firewall", 600, "GCP VPC firewall rules: connection tracking, 10 min idle" },
+	{ "gcp-nat", 1200, "GCP Cloud NAT: TCP established idle timeout 1200 s" },
+	{ "ipvs", 900, "Linux IPVS: TCP established timeout 900 s (ipvsadm --set)" },
+	{ "conntrack", 0, "net.netfilter.nf_conntrack_tcp_timeout_established here (default 432000 s)" },
+	{ NULL }
+};
+
+#define KAP_PRESET_NAMES	"aws-nlb aws-nat azure-lb gcp-firewall gcp-nat ipvs conntrack timeout:SECONDS"
+#define KAP_PRESET_RANGE	"timeout:SECONDS with 10-86400 seconds, a number or with units (350, 5m50s)"
+#define KAP_CONNTRACK_FILE	"/proc/sys/net/netfilter/nf_conntrack_tcp_timeout_established"
+
+/* Where the conntrack preset reads its timeout: KAPCTL_CONNTRACK_TIMEOUT_FILE for tests. */
+static const char *kap_conntrack_timeout_file(void)
+{
+	const char *env = getenv("KAPCTL_CONNTRACK_TIMEOUT_FILE");
+
+	return env && *env ? env : KAP_CONNTRACK_FILE;
+}
+
+static unsigned int kap_clamp_seconds(uint64_t s)
+{
+	return s < 1 ? 1 : s > KAP_SECONDS_MAX ? KAP_SECONDS_MAX : (unsigned int)s;
+}
+
+/*
+ * The timing for a middlebox timeout t: the first probe at t/2, so that
+ * one lost probe is retried before the flow is forgotten; then cnt probes
+ * t/10 apart, so that a dead peer is found about t after the last data.
+ */
+static void kap_preset_timing(uint64_t t, struct kap_preset_values *v)
+{
+	v->timeout = t;
+	v->idle = kap_clamp_seconds(t / 2);
+	v->intvl = kap_clamp_seconds(t / 10);
+	v->cnt = KAP_PRESET_CNT;
+}
+
+/* The established-TCP timeout of nf_conntrack, in kapctl's network namespace. */
+static int kap_conntrack_timeout(uint64_t *t, char *err, size_t errlen)
+{
+	const char *path = kap_conntrack_timeout_file();
+	char buf[64], q[80];
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "preset: 'conntrack' cannot read %s: %s (is nf_conntrack loaded? else use preset=timeout:SECONDS)",
+			 path, strerror(errno));
+		return -EINVAL;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n < 0) {
+		snprintf(err, errlen, "preset: 'conntrack' cannot read %s: %s", path, strerror(errno));
+		close(fd);
+		return -EINVAL;
+	}
+	close(fd);
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	if (!kap_all_digits(buf, NULL) || strlen(buf) > 12) {
+		snprintf(err, errlen, "preset: 'conntrack': %s holds '%s', not a number of seconds",
+			 path, kap_quote(buf, q, sizeof(q)));
+		return -EINVAL;
+	}
+	*t = strtoull(buf, NULL, 10);
+	if (*t < KAP_PRESET_TIMEOUT_MIN) {
+		snprintf(err, errlen, "preset: 'conntrack': %s is %" PRIu64 " s, out of range; allowed: %d or more seconds",
+			 path, *t, KAP_PRESET_TIMEOUT_MIN);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* preset=VALUE: a name of kap_presets, or timeout:SECONDS; into v. */
+int kap_preset_resolve(const char *value, struct kap_preset_values *v, char *err,
+		       size_t errlen)
+{
+	const struct kap_preset *p;
+	char q[80];
+	uint64_t t;
+	int ret;
+
+	memset(v, 0, sizeof(*v));
+	if (!strncmp(value, "timeout:", 8)) {
+		ret = kap_parse_duration(value + 8, 1000, &t);
+		if (ret == -EINVAL) {
+			snprintf(err, errlen, "preset: '%s' is not a duration; allowed: " KAP_PRESET_RANGE,
+				 kap_quote(value, q, sizeof(q)));
+			return -EINVAL;
+		}
+		if (ret || t < KAP_PRESET_TIMEOUT_MIN || t > KAP_PRESET_TIMEOUT_MAX) {
+			uint64_t ms;
+
+			snprintf(err, errlen, "preset: '%s' %s; allowed: " KAP_PRESET_RANGE,
+				 kap_quote(value, q, sizeof(q)), ret && !kap_parse_duration(value + 8, 1, &ms) ?
+				 "is not whole seconds" : "is out of range");
+			return -EINVAL;
+		}
+		kap_preset_timing(t, v);
+		return 0;
+	}
+	for (p = kap_presets; p->name; p++)
+		if (!strcmp(p->name, value))
+			break;
+	if (!p->name) {
+		snprintf(err, errlen, "preset: '%s' is not a preset; allowed: " KAP_PRESET_NAMES,
+			 kap_quote(value, q, sizeof(q)));
+		return -EINVAL;
+	}
+	t = p->timeout;
+	if (!t && kap_conntrack_timeout(&t, err, errlen))
+		return -EINVAL;
+	kap_preset_timing(t, v);
+	v->preset = p;
+	return 0;
+}
+
+/*
+ * A preset's keys, "idle=175 intvl=35 cnt=5 user_timeout=auto keepalive=on",
+ * but those in skip (KAP_KEY_BIT()s: given explicitly); returns the length.
+ */
+int kap_preset_keys(const struct kap_preset_values *v, unsigned int skip, char *buf,
+		    size_t size)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+#define KAP_ADD(k, ...)							\
+	do {								\
+		if (!(skip & KAP_KEY_BIT(k)) && n < size)		\
+			n += snprintf(buf + n, size - n, __VA_ARGS__);	\
+	} while (0)
+	KAP_ADD(KAP_KEY_IDLE, "%sidle=%u", n ? " " : "", v->idle);
+	KAP_ADD(KAP_KEY_INTVL, "%sintvl=%u", n ? " " : "", v->intvl);
+	KAP_ADD(KAP_KEY_CNT, "%scnt=%u", n ? " " : "", v->cnt);
+	KAP_ADD(KAP_KEY_USER_TIMEOUT, "%suser_timeout=auto", n ? " " : "");
+	KAP_ADD(KAP_KEY_KEEPALIVE, "%skeepalive=on", n ? " " : "");
+#undef KAP_ADD
+	return n < size ? (int)n : (int)size - 1;
+}
+
+/* ---- unit=NAME: a systemd unit's cgroup ---------------------------------- */
+
+#define KAP_UNIT_NAME_MAX	255	/* systemd's UNIT_NAME_MAX, its NUL not counted */
+#define KAP_UNIT_ALLOWED	"a systemd unit name (nginx.service; nginx is nginx.service), " \
+				"at most 255 characters from A-Z a-z 0-9 : - _ . \\ @"
+
+/*
+ * The unit's name as systemctl completes it: one without a unit type's
+ * suffix gets ".service".  Characters outside systemd's set are refused,
+ * not escaped: a path is cgroup=PATH's.
+ */
+static int kap_unit_name(const char *value, char *unit, size_t size, char *err, size_t errlen)
+{
+	static const char *const types[] = { "service", "socket", "target", "device", "mount",
+					     "automount", "swap", "timer", "path", "slice",
+					     "scope" };
+	const char *dot = strrchr(value, '.'), *s;
+	bool typed = false;
+	char q[80];
+	size_t i;
+
+	for (s = value; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr(":-_.\\@", *s))
+			break;
+	for (i = 0; dot && i < ARRAY_SIZE(types); i++)
+		if (!strcmp(dot + 1, types[i]))
+			typed = true;
+	if (!*value || *s || strlen(value) + (typed ? 0 : 8) > KAP_UNIT_NAME_MAX ||
+	    strlen(value) + 9 > size) {
+		snprintf(err, errlen, "unit: '%s' is not a unit name; allowed: " KAP_UNIT_ALLOWED,
+			 kap_quote(value, q, sizeof(q)));
+		return -EINVAL;
+	}
+	snprintf(unit, size, "%s%s", value, typed ? "" : ".service");
+	return 0;
+}
+
+/* systemctl, or KAPCTL_SYSTEMCTL (for tests) */
+static const char *kap_systemctl(void)
+{
+	const char *env = getenv("KAPCTL_SYSTEMCTL");
+
+	return env && *env ? env : "systemctl";
+}
+
+/*
+ * Runs "systemctl show --property=ControlGroup --value -- UNIT" (no shell;
+ * the long form of -P, which systemd 246 added): its first line into out,
+ * the first line of its errors into why.  Returns 0, -errno if it
+ * could not run, or 1 if it failed (why says how).
+ */
+static int kap_systemctl_cgroup(const char *unit, char *out, size_t size, char *why,
+				size_t whylen)
+{
+	char *argv[] = { (char *)kap_systemctl(), "show", "--property=ControlGroup", "--value",
+			 "--", (char *)unit, NULL };
+	posix_spawn_file_actions_t fa;
+	struct pollfd pfd[2];
+	char *buf[2] = { out, why };
+	size_t len[2] = { 0, 0 }, cap[2] = { size - 1, whylen - 1 };
+	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, status, ret, i;
+	pid_t pid;
+
+	out[0] = why[0] = '\0';
+	if (pipe2(outp, O_CLOEXEC) || pipe2(errp, O_CLOEXEC)) {
+		ret = -errno;
+		goto out;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
+	ret = -posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(outp[1]);
+	close(errp[1]);
+	outp[1] = errp[1] = -1;
+	if (ret)
+		goto out;
+
+	/* both until their end: a full pipe would stop systemctl */
+	pfd[0].fd = outp[0];
+	pfd[1].fd = errp[0];
+	while (pfd[0].fd >= 0 || pfd[1].fd >= 0) {
+		pfd[0].events = pfd[1].events = POLLIN;
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (i = 0; i < 2; i++) {
+			char chunk[512];
+			ssize_t n;
+
+			if (pfd[i].fd < 0 || !pfd[i].revents)
+				continue;
+			n = read(pfd[i].fd, chunk, sizeof(chunk));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				pfd[i].fd = -1;
+				continue;
+			}
+			if ((size_t)n > cap[i] - len[i])
+				n = cap[i] - len[i];
+			memcpy(buf[i] + len[i], chunk, n);
+			len[i] += n;
+		}
+	}
+	out[len[0]] = '\0';
+	why[len[1]] = '\0';
+	out[strcspn(out, "\n")] = '\0';
+	why[strcspn(why, "\n")] = '\0';
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR) {
+			ret = -errno;
+			goto out;
+		}
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		if (!why[0])
+			snprintf(why, whylen, WIFEXITED(status) ? "exit status %d" : "killed by signal %d",
+				 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+		ret = 1;
+	}
+out:
+	for (i = 0; i < 2; i++) {
+		if (outp[i] >= 0)
+			close(outp[i]);
+		if (errp[i] >= 0)
+			close(errp[i]);
+	}
+	return ret;
+}
+
+/* unit=VALUE: the unit's cgroup as "cgroup=ID", into out. */
+static int kap_resolve_unit(const char *value, char *out, size_t size, char *err,
+			    size_t errlen)
+{
+	char unit[KAP_UNIT_NAME_MAX + 16], path[4096], why[256];
+	bool other = false;
+	uint64_t id;
+	int ret;
+
+	if (kap_unit_name(value, unit, sizeof(unit), err, errlen))
+		return -EINVAL;
+	ret = kap_systemctl_cgroup(unit, path, sizeof(path), why, sizeof(why));
+	if (ret < 0) {
+		snprintf(err, errlen, "unit: '%s': cannot run %s: %s (unit= needs systemd; cgroup=PATH names a cgroup without it)",
+			 unit, kap_systemctl(), strerror(-ret));
+		return -EINVAL;
+	}
+	if (ret) {
+		snprintf(err, errlen, "unit: '%s': systemctl show failed: %s", unit, why);
+		return -EINVAL;
+	}
+	/* no cgroup: not running, or not known */
+	if (!path[0]) {
+		snprintf(err, errlen, "unit: '%s' has no cgroup (is it running? a policy names a running unit's cgroup)",
+			 unit);
+		return -EINVAL;
+	}
+	ret = kap_cgroup_lookup(path, &id, &other);
+	if (ret) {
+		char what[96];
+
+		if (other)
+			snprintf(what, sizeof(what), "is not a cgroup v2 directory");
+		else if (ret == -ENOENT)
+			snprintf(what, sizeof(what), "does not exist");
+		else
+			snprintf(what, sizeof(what), "cannot be used (%s)", strerror(-ret));
+		snprintf(err, errlen, "unit: '%s' has cgroup '%s', which %s under %s%s", unit, path,
+			 what, kap_cgroup_root(), ret == -ENOENT ? " (did it just stop?)" : "");
+		return -EINVAL;
+	}
+	snprintf(out, size, "cgroup=%" PRIu64, id);
+	return 0;
+}
+
 /* One KEY=VALUE word in the kernel's form, into out. */
 static int kap_resolve_word(const char *w, char *out, size_t size, char *err,
 			    size_t errlen)
@@ -418,59 +763,116 @@ static int kap_resolve_word(const char *w, char *out, size_t size, char *err,
 	return 0;
 }
 
+/* w is "key=..." */
+static bool kap_key_is(const char *w, const char *key)
+{
+	size_t n = strlen(key);
+
+	return !strncmp(w, key, n) && w[n] == '=';
+}
+
+#define KAP_SPACE	" \t\n\v\f\r"
+
 /*
  * "add NAME" + the words of spec (separated by any white space), resolved
  * and validated by the module's parser.  On success cmd holds the command
  * to write and c its parsed form; on failure err holds one line and the
  * return is a negative errno.
+ *
+ * kapctl's own keys become the kernel's here: preset=NAME its keys, where
+ * it stands, but for the keys given explicitly (wherever they stand: they
+ * win); unit=NAME the unit's cgroup=ID.
  */
 int kap_build_add(const char *name, char **words, int n, char *cmd, size_t size,
 		  struct kap_command *c, char *err, size_t errlen)
 {
+	static const enum kap_key actions[] = { KAP_KEY_IDLE, KAP_KEY_INTVL, KAP_KEY_CNT,
+						KAP_KEY_USER_TIMEOUT, KAP_KEY_KEEPALIVE };
+	struct kap_preset_values pv;
 	struct kap_parse_error e;
-	size_t len, total;
-	int i, ret;
+	char *all = NULL, **w = NULL, *save = NULL, *t;
+	int i, k, nw = 0, preset = -1, unit = -1, cgroup = -1, ret = -ENOMEM;
+	size_t len, total, alen = 0;
+	unsigned int given = 0;
+
+	/* all the words, split at white space */
+	for (i = 0; i < n; i++)
+		alen += strlen(words[i]) + 1;
+	all = malloc(alen + 1);
+	w = calloc(alen / 2 + 2, sizeof(*w));
+	if (!all || !w) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	all[0] = '\0';
+	for (i = 0, len = 0; i < n; i++)
+		len += sprintf(all + len, "%s ", words[i]);
+	for (t = strtok_r(all, KAP_SPACE, &save); t; t = strtok_r(NULL, KAP_SPACE, &save))
+		w[nw++] = t;
+
+	ret = -EINVAL;
+	for (i = 0; i < nw; i++) {
+		if (strlen(w[i]) > KAP_LINE_MAX) {
+			snprintf(err, errlen, "policy: '%s' has a word of %zu bytes; allowed: at most %d bytes in all",
+				 name, strlen(w[i]), KAP_LINE_MAX);
+			goto out;
+		}
+		if (kap_key_is(w[i], "preset")) {
+			if (preset >= 0) {
+				snprintf(err, errlen, "preset: is given twice; allowed: one preset per policy");
+				goto out;
+			}
+			preset = i;
+		} else if (kap_key_is(w[i], "unit")) {
+			if (unit >= 0) {
+				snprintf(err, errlen, "unit: is given twice; allowed: each key once");
+				goto out;
+			}
+			unit = i;
+		} else if (kap_key_is(w[i], "cgroup")) {
+			cgroup = i;
+		}
+		for (k = 0; k < (int)ARRAY_SIZE(actions); k++)
+			if (kap_key_is(w[i], kap_key_name(actions[k])))
+				given |= KAP_KEY_BIT(actions[k]);
+	}
+	if (unit >= 0 && cgroup >= 0) {
+		snprintf(err, errlen, "unit: '%s' is given with cgroup=; allowed: one of unit=NAME and cgroup=ID|PATH",
+			 w[unit] + 5);
+		goto out;
+	}
 
 	total = len = snprintf(cmd, size, "add %s", name);
-	for (i = 0; i < n; i++) {
-		char *copy = strdup(words[i]), *save = NULL, *w;
+	for (i = 0; i < nw; i++) {
+		char word[KAP_LINE_MAX + 2];
 
-		if (!copy) {
-			snprintf(err, errlen, "out of memory");
-			return -ENOMEM;
+		if (i == preset) {
+			if (kap_preset_resolve(w[i] + 7, &pv, err, errlen))
+				goto out;
+			if (!kap_preset_keys(&pv, given, word, sizeof(word)))
+				continue;	/* every one given explicitly */
+		} else if (i == unit) {
+			if (kap_resolve_unit(w[i] + 5, word, sizeof(word), err, errlen))
+				goto out;
+		} else if (kap_resolve_word(w[i], word, sizeof(word), err, errlen)) {
+			goto out;
 		}
-		for (w = strtok_r(copy, " \t\n\v\f\r", &save); w;
-		     w = strtok_r(NULL, " \t\n\v\f\r", &save)) {
-			char word[KAP_LINE_MAX + 2];
-
-			if (strlen(w) > KAP_LINE_MAX) {
-				snprintf(err, errlen, "policy: '%s' has a word of %zu bytes; allowed: at most %d bytes in all",
-					 name, strlen(w), KAP_LINE_MAX);
-				free(copy);
-				return -EINVAL;
-			}
-			ret = kap_resolve_word(w, word, sizeof(word), err, errlen);
-			if (ret) {
-				free(copy);
-				return ret;
-			}
-			total += 1 + strlen(word);
-			if (len < size)
-				len += snprintf(cmd + len, size - len, " %s", word);
-		}
-		free(copy);
+		total += 1 + strlen(word);
+		if (len < size)
+			len += snprintf(cmd + len, size - len, " %s", word);
 	}
 	if (total > KAP_LINE_MAX) {
 		snprintf(err, errlen, "policy: '%s' is %zu bytes as a control command; allowed: at most %d",
 			 name, total, KAP_LINE_MAX);
-		return -EINVAL;
+		goto out;
 	}
 	ret = kap_parse_command(cmd, strlen(cmd), c, &e);
-	if (ret) {
+	if (ret)
 		snprintf(err, errlen, "%s", e.msg);
-		return ret;
-	}
-	return 0;
+out:
+	free(all);
+	free(w);
+	return ret;
 }
 
 /*

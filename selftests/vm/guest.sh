@@ -4,7 +4,8 @@
 # Runs inside the VM, chrooted into the host's root (read-only) with tmpfs on
 # /tmp and /run, from the project's top directory.  Mode "test" runs the
 # selftests and writes the verdict to the results share; mode "shell" loads
-# the module and gives an interactive shell.
+# the module and gives an interactive shell; mode "demo" runs
+# scripts/demo.sh (results/demo.log, results/demo.rc).
 #
 # Results (in /tmp/kapvm-results, the host's build/vm/<release>/results):
 #   tap.log   the selftests' TAP output
@@ -39,6 +40,15 @@ if [ "$mode" = shell ]; then
 
 	EOM
 	setsid -c bash -i
+	exit 0
+fi
+
+if [ "$mode" = demo ]; then
+	timeout --kill-after=5 480 "$top/scripts/demo.sh" 2>&1 | tee "$results/demo.log"
+	echo "${PIPESTATUS[0]}" > "$results/demo.rc"
+	dmesg > "$results/dmesg"
+	echo done > "$results/verdict"
+	sync
 	exit 0
 fi
 

@@ -11,6 +11,8 @@
 #   vm.sh test [RELEASE...]     run the selftests (default: every line);
 #                               prints "vm: RELEASE pass N fail N skip N"
 #   vm.sh shell [RELEASE]       interactive shell (default: the newest)
+#   vm.sh demo [RELEASE]        scripts/demo.sh, shown as it runs; exits
+#                               with its status (default: the newest)
 #
 # A run passes only on positive evidence: the guest writes results/verdict
 # after the tests.  A panic, oops or WARN (oops=panic panic_on_warn=1
@@ -266,6 +268,41 @@ test)
 	done
 	exit $status
 	;;
+demo)
+	rel=${1:-$(kernels | tail -n 1)}
+	[ -n "$rel" ] || die "no installed kernel with headers (run scripts/deps.sh)"
+	build_userspace
+	build_module "$rel"
+	timeout_s=${KAP_VM_TIMEOUT:-600}
+	res=$build/vm/$rel/results
+	rm -rf "$res"
+	say "$rel: booting a VM for the demo (software emulation: about 2-3 minutes)"
+	boot "$rel" demo &
+	bpid=$!
+	while kill -0 "$bpid" 2>/dev/null && [ ! -f "$res/demo.log" ]; do
+		sleep 1
+	done
+	[ -f "$res/demo.log" ] && tail -n +1 -f --pid="$bpid" "$res/demo.log"
+	wait "$bpid"
+	if [ -f "$res/demo.rc" ]; then
+		rc=$(cat "$res/demo.rc")
+		if grep -qE 'Kernel panic|BUG:|Oops|WARNING:|general protection fault' "$build/vm/$rel/console.log"; then
+			say "$rel: the console shows a kernel failure"
+			tail -n 60 "$build/vm/$rel/console.log"
+			exit 1
+		fi
+		exit "$rc"
+	fi
+	why="no result from the guest"
+	if [ -s "$res/error" ]; then
+		why="$why: $(head -n 1 "$res/error")"
+	elif [ -f "$res/hang" ]; then
+		why="$why: $(cat "$res/hang")"
+	fi
+	say "$rel: demo FAILED: $why"
+	tail -n 60 "$build/vm/$rel/console.log" 2>/dev/null
+	exit 1
+	;;
 shell)
 	rel=${1:-$(kernels | tail -n 1)}
 	[ -n "$rel" ] || die "no installed kernel with headers (run scripts/deps.sh)"
@@ -274,7 +311,7 @@ shell)
 	boot "$rel" shell
 	;;
 *)
-	sed -n '3,24p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '3,26p' "$0" | sed 's/^# \{0,1\}//'
 	exit 2
 	;;
 esac

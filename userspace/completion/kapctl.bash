@@ -19,7 +19,8 @@ _kapctl()
 	local words=()
 	local events="policy_applied probe_sent probe_answered probe_deferred peer_reset icmp_error timeout"
 	local states="established syn-sent syn-recv fin-wait-1 fin-wait-2 time-wait close close-wait last-ack listen closing all"
-	local keys="family= lport= rport= cgroup= netns= idle= intvl= cnt= user_timeout= keepalive=on mode= order="
+	local keys="family= lport= rport= cgroup= unit= netns= preset= idle= intvl= cnt= user_timeout= keepalive=on mode= order="
+	local presets="aws-nlb aws-nat azure-lb gcp-firewall gcp-nat ipvs conntrack timeout:"
 
 	# KEY=VALUE and --option=VALUE: readline completes the part after the
 	# '=' (COMP_WORDBREAKS), so the values are offered bare
@@ -45,9 +46,14 @@ _kapctl()
 		keepalive) vals="on" ;;
 		user_timeout) vals="auto" ;;
 		netns) vals=$(ls /run/netns 2>/dev/null) ;;
+		preset) vals=$presets ;;
+		unit) vals=$(systemctl list-units --type=service --state=running --no-legend --plain 2>/dev/null |
+			     awk '{ print $1 }') ;;
 		cgroup | --cgroup | --file) COMPREPLY=($(compgen -f -- "$v")); return ;;
 		esac
 		COMPREPLY=($(compgen -W "$vals" -- "$v"))
+		# preset=timeout: wants its seconds right after the colon
+		[[ ${#COMPREPLY[@]} -eq 1 && ${COMPREPLY[0]} == *: ]] && compopt -o nospace 2>/dev/null
 		return
 	fi
 
@@ -116,6 +122,9 @@ _kapctl()
 		;;
 	"policy enforce")
 		[ ${#words[@]} -eq 2 ] && COMPREPLY=($(compgen -W "on off" -- "$cur"))
+		;;
+	"policy presets")
+		[ ${#words[@]} -eq 2 ] && COMPREPLY=($(compgen -W "$presets" -- "$cur"))
 		;;
 	"policy add")
 		if [ ${#words[@]} -ge 3 ]; then

@@ -15,7 +15,8 @@ while read -r line; do
 done < <("$KAPCTL" --list-commands)
 
 for opt in $("$KAPCTL" --help | grep -oE -- '--[a-z-]+'); do
-	if grep -qE -- "\\\\-\\\\-${opt#--}" "$man"; then
+	# in roff every hyphen may be escaped: --missing-ok is \-\-missing\-ok
+	if grep -qE -- "\\\\-\\\\-$(sed 's/-/\\\\?-/g' <<< "${opt#--}")" "$man"; then
 		ok "man page documents $opt"
 	else
 		fail "man page documents $opt"
