@@ -25,6 +25,7 @@ build=${build:-$top/build}
 export KAP_MODULE=$build/kernel/$krel/kapolicy.ko
 export KAP_SELFTESTS=$build/selftests
 export KAP_KAPCTL=$top/userspace/kapctl
+export KAP_STAGE=$build/stage/$krel
 
 ip link set lo up
 hostname kapvm

@@ -95,6 +95,13 @@ build_module() {
 		die "$rel: module build failed"
 	fi
 	grep -E 'warning:' "$log" >&2 || true
+	# what "make install" lays out, for the service selftest
+	rm -rf "$build/stage/$rel"
+	if ! make -s -C "$top" install DESTDIR="$build/stage/$rel" KERNELRELEASE="$rel" \
+	     MODBUILD="$dir" > "$dir/install.log" 2>&1; then
+		cat "$dir/install.log" >&2
+		die "$rel: make install DESTDIR=$build/stage/$rel failed"
+	fi
 }
 
 build_userspace() {
