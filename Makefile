@@ -14,9 +14,15 @@
 #   sudo make vm              a shell in a VM with the module loaded
 #   make lint                 checkpatch.pl --strict and sparse
 #
+# KDIR= alone names the kernel too: its release is read from the tree.
+ifneq ($(KDIR),)
+KERNELRELEASE ?= $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null)
+endif
 KERNELRELEASE ?= $(shell uname -r)
 KDIR ?= /lib/modules/$(KERNELRELEASE)/build
 DESTDIR ?=
+# make -C runs in other directories: a relative DESTDIR is made absolute.
+override DESTDIR := $(if $(DESTDIR),$(abspath $(DESTDIR)))
 PREFIX ?= /usr
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
@@ -25,6 +31,8 @@ BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 MODBUILD ?= $(CURDIR)
 MODDIR := /lib/modules/$(KERNELRELEASE)/updates
 DKMSSRC = /usr/src/kapolicy-$(VERSION)
+# The kernels "make dkms" builds for: every one with headers installed.
+DKMS_KERNELS ?= $(patsubst /lib/modules/%/build,%,$(wildcard /lib/modules/*/build))
 
 VERSION := $(shell sed -n 's/^\#define KAP_VERSION "\(.*\)"/\1/p' module/version.h)
 export VERSION
@@ -42,11 +50,14 @@ kapctl:
 
 # modules_install puts the module in updates/ (it wins over an in-tree one).
 # Debian's kernels have no signing key in their headers: the module is
-# installed unsigned (see the README on Secure Boot).  depmod runs only for
-# a real install; a DESTDIR staging tree gets no module index.
+# installed unsigned (see the README on Secure Boot), and uncompressed
+# whatever the kernel compresses its own with (one name to uninstall).
+# depmod runs only for a real install; a DESTDIR staging tree gets no
+# module index.
 install: all
 	$(MAKE) -C $(KDIR) M=$(MODBUILD) modules_install \
-		INSTALL_MOD_PATH=$(DESTDIR) INSTALL_MOD_DIR=updates CONFIG_MODULE_SIG_ALL=
+		INSTALL_MOD_PATH=$(DESTDIR) INSTALL_MOD_DIR=updates \
+		CONFIG_MODULE_SIG_ALL= CONFIG_MODULE_COMPRESS_ALL=
 	$(MAKE) -C userspace install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX)
 	[ -n "$(DESTDIR)" ] || depmod -a $(KERNELRELEASE)
 
@@ -54,11 +65,21 @@ install: all
 install-userspace: kapctl
 	$(MAKE) -C userspace install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX)
 
+# On a real host the unit is disabled first (its wants/ link goes); a
+# loaded module stays loaded until "modprobe -r kapolicy".
 uninstall:
-	rm -f $(DESTDIR)$(MODDIR)/kapolicy.ko
+	@if [ -z "$(DESTDIR)" ] && command -v systemctl > /dev/null && \
+	    [ -e $(DESTDIR)$(shell $(MAKE) -s -C userspace print-unitdir PREFIX=$(PREFIX))/kapolicy.service ]; then \
+		echo "systemctl disable kapolicy.service"; \
+		systemctl disable kapolicy.service || true; \
+	fi
+	rm -f $(addprefix $(DESTDIR)$(MODDIR)/kapolicy.ko,"" .xz .gz .zst)
 	-rmdir --ignore-fail-on-non-empty $(DESTDIR)$(MODDIR)
 	$(MAKE) -C userspace uninstall DESTDIR=$(DESTDIR) PREFIX=$(PREFIX)
 	[ -n "$(DESTDIR)" ] || depmod -a $(KERNELRELEASE)
+	@if [ -z "$(DESTDIR)" ] && command -v systemctl > /dev/null; then systemctl daemon-reload || true; fi
+	@if [ -z "$(DESTDIR)" ] && [ -d /sys/module/kapolicy ]; then \
+		echo "kapolicy is still loaded: modprobe -r kapolicy unloads it"; fi
 
 # The DKMS source tree, with dkms.conf's version set from module/version.h.
 dkms-src:
@@ -68,14 +89,27 @@ dkms-src:
 	done
 	sed 's/^PACKAGE_VERSION=.*/PACKAGE_VERSION="$(VERSION)"/' dkms.conf > $(DESTDIR)$(DKMSSRC)/dkms.conf
 
-dkms: dkms-src
+# Run again after an update: the version already registered is replaced.
+# A module from "make install" would shadow DKMS's: refused.
+dkms:
+	@for k in $(DKMS_KERNELS); do \
+		for f in /lib/modules/$$k/updates/kapolicy.ko*; do \
+			[ ! -e "$$f" ] || { echo "$$f is from make install: make uninstall first" >&2; exit 1; }; \
+		done; \
+	done
+	-dkms remove kapolicy/$(VERSION) --all > /dev/null 2>&1
+	$(MAKE) dkms-src DESTDIR=
 	dkms add kapolicy/$(VERSION)
-	dkms build kapolicy/$(VERSION) -k $(KERNELRELEASE)
-	dkms install kapolicy/$(VERSION) -k $(KERNELRELEASE)
+	for k in $(DKMS_KERNELS); do \
+		dkms install kapolicy/$(VERSION) -k $$k || exit 1; \
+	done
 
+# Every version of kapolicy DKMS knows, and their sources.
 dkms-remove:
-	-dkms remove kapolicy/$(VERSION) --all
-	rm -rf $(DKMSSRC)
+	for v in $$(dkms status kapolicy 2>/dev/null | sed -n 's|^kapolicy/\([^,:]*\)[,:].*|\1|p' | sort -u); do \
+		dkms remove kapolicy/$$v --all || exit 1; \
+	done
+	rm -rf /usr/src/kapolicy-*
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean

@@ -106,19 +106,44 @@ if want install; then
 	else
 		fail "uninstall removes everything but the edited /etc/kapolicy.conf" "left: $got"
 	fi
-	rm -rf "$stage"
-	make -s install DESTDIR="$stage" KERNELRELEASE="$krel" > /dev/null 2>&1
-	make -s uninstall DESTDIR="$stage" KERNELRELEASE="$krel" > /dev/null 2>&1
-	got=$(staged_files "$stage")
-	if [ -z "$got" ]; then
-		ok "install then uninstall leaves no file"
-	else
-		fail "install then uninstall leaves no file" "left: $got"
-	fi
+	# every kernel line: the README's list, that kernel's vermagic, and
+	# nothing left after uninstall (DESTDIR relative to the checkout, as
+	# people type it)
+	rstage=${work#"$top"/}/stage
+	for rel in "${kernels[@]}"; do
+		rm -rf "$stage"
+		if [ "$rel" != "$krel" ]; then
+			mkdir -p "$work/kbuild-$rel"
+			cp -a Kbuild module sysfs "$work/kbuild-$rel/"
+			export MODBUILD=$work/kbuild-$rel
+		fi
+		if ! make -s install DESTDIR="$rstage" KERNELRELEASE="$rel" \
+			> "$logs/install-$rel.log" 2>&1 || [ -z "$(staged_files "$stage")" ]; then
+			fail "make install DESTDIR=stage (relative) KERNELRELEASE=$rel" "$(tail -n 20 "$logs/install-$rel.log")"
+			continue
+		fi
+		got=$(staged_files "$stage")
+		ko=$stage/lib/modules/$rel/updates/kapolicy.ko
+		if [ "$got" = "$(readme_files "$rel")" ] &&
+		   [ "$(modinfo -F vermagic "$ko" 2>/dev/null | cut -d' ' -f1)" = "$rel" ]; then
+			ok "$rel: install lays out the README's list, the module has vermagic $rel"
+		else
+			fail "$rel: install lays out the README's list, the module has vermagic $rel" \
+				"$(diff <(readme_files "$rel") <(echo "$got"))"
+		fi
+		make -s uninstall DESTDIR="$rstage" KERNELRELEASE="$rel" > /dev/null 2>&1
+		export MODBUILD=$work/kbuild
+		got=$(staged_files "$stage")
+		if [ -z "$got" ]; then
+			ok "$rel: install then uninstall leaves no file"
+		else
+			fail "$rel: install then uninstall leaves no file" "left: $got"
+		fi
+	done
 
 	local_stage=$work/local
 	make -s install DESTDIR="$local_stage" PREFIX=/usr/local KERNELRELEASE="$krel" > "$logs/install-local.log" 2>&1
-	if [ -x "$local_stage/usr/local/sbin/kapctl" ] &&
+	if [ -n "$(staged_files "$local_stage")" ] && [ -x "$local_stage/usr/local/sbin/kapctl" ] &&
 	   [ -f "$local_stage/usr/local/share/man/man8/kapctl.8" ] &&
 	   grep -qx 'ExecStart=/usr/local/sbin/kapctl apply --missing-ok /etc/kapolicy.conf' \
 		"$local_stage/usr/local/lib/systemd/system/kapolicy.service" &&
@@ -163,8 +188,8 @@ if want dkms; then
 	make -s dkms-src DESTDIR="$src" > "$logs/dkms-src.log" 2>&1
 	tree_src=$src/usr/src/kapolicy-$version
 	got=$(cd "$tree_src" && find . -type f | sed 's|^\./||' | sort)
-	expected=$( (git ls-files Kbuild 'module/*.[ch]' 'sysfs/*.[ch]' 2>/dev/null ||
-		     ls Kbuild module/*.[ch] sysfs/*.[ch]; echo dkms.conf) | sort -u)
+	expected=$(ls Kbuild module/*.[ch] sysfs/*.[ch]; echo dkms.conf)
+	expected=$(sort -u <<< "$expected")
 	if [ "$got" = "$expected" ]; then
 		ok "make dkms-src: the module's sources and dkms.conf only ($(wc -l <<< "$got") files)"
 	else

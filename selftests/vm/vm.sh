@@ -48,6 +48,11 @@ cpus=${KAP_VM_CPUS:-2}
 say() { echo "vm: $*"; }
 die() { echo "vm: $*" >&2; exit 1; }
 
+# qemu's -virtfs options and the kernel command line carry these paths
+case "$top$build" in
+*[[:space:],]*) die "the checkout ($top) and build directory ($build) must not contain blanks or commas (qemu and the kernel command line split there)" ;;
+esac
+
 # The line of a release: 6.1.0-56-amd64 -> 6.1-amd64, 6.12.117+deb12-rt-amd64
 # -> 6.12-rt-amd64.
 kernel_line() {
