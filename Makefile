@@ -135,7 +135,15 @@ demo:
 	scripts/deps.sh
 	selftests/vm/vm.sh demo $(VM_KERNEL)
 
+# Benchmarks (not part of the test command): on each installed kernel line
+# in turn, in a VM; ratios side by side (scripts/bench.sh, BENCHMARKS.md).
+bench:
+	scripts/deps.sh
+	@for rel in $$(selftests/vm/vm.sh kernels); do \
+		selftests/vm/vm.sh bench $$rel || exit 1; \
+	done
+
 lint:
 	scripts/lint.sh
 
-.PHONY: all module kapctl install install-userspace uninstall dkms-src dkms dkms-remove clean deps check vm demo lint
+.PHONY: all module kapctl install install-userspace uninstall dkms-src dkms dkms-remove clean deps check vm demo bench lint

@@ -40,4 +40,26 @@ static inline void kap_local_port_range(const struct net *net, int *low,
 }
 #endif
 
+/*
+ * How long ago, in ms, a TCP timestamp of the socket's clock was taken
+ * (tp->retrans_stamp).  6.7 added microsecond timestamps (tcp_usec_ts),
+ * in which unit such a stamp then is; before, it is always in ms.
+ */
+#include <net/tcp.h>
+
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 7, 0)
+static inline u32 kap_tcp_ts_age_ms(const struct tcp_sock *tp, u32 stamp)
+{
+	return tcp_time_stamp_raw() - stamp;
+}
+#else
+static inline u32 kap_tcp_ts_age_ms(const struct tcp_sock *tp, u32 stamp)
+{
+	bool usec = tp->tcp_usec_ts;
+	u32 d = tcp_clock_ts(usec) - stamp;
+
+	return usec ? d / USEC_PER_MSEC : d;
+}
+#endif
+
 #endif /* KAP_COMPAT_H */

@@ -27,8 +27,10 @@
  *                         CLOSE inside the keepalive timer of the same
  *                         socket: keepalive killed it (unless it is the
  *                         orphaned FIN_WAIT2 timeout, which shares the
- *                         timer)
- *   tcp:tcp_receive_reset  a RST while a keepalive probe is in flight
+ *                         timer); CLOSE with a retransmission timeout's
+ *                         error: a death after idle (kind retrans)
+ *   tcp:tcp_receive_reset  a RST while a keepalive probe is in flight, or
+ *                         in answer to the first data sent after idle
  *   tcp:tcp_destroy_sock  the socket's state is forgotten
  *   tcp_set_keepalive     ftrace entry hook: the application sets
  *                         SO_KEEPALIVE, under the socket lock (apply.c)
@@ -98,6 +100,7 @@
 /* The service port and governing policy of a socket. */
 struct kap_sock_ctx {
 	u16 port;
+	u8 flags;			/* KAP_SOCK_PASSIVE, _ACTIVE: if known */
 	struct kap_policy *policy;	/* valid under rcu_read_lock() */
 };
 
@@ -108,6 +111,7 @@ static void kap_sock_ctx(const struct sock *sk, struct kap_sock_ctx *ctx)
 
 	kap_sock_get(sk, &st);
 	ctx->port = st.port ?: kap_service_port_guess(sk);
+	ctx->flags = st.flags;
 	ctx->policy = kap_policy_by_id(st.policy);
 }
 
@@ -134,6 +138,144 @@ static bool kap_sock_is_tcp(const struct sock *sk)
 {
 	return sk->sk_protocol == IPPROTO_TCP && sk->sk_type == SOCK_STREAM &&
 	       (sk->sk_family == AF_INET || sk->sk_family == AF_INET6);
+}
+
+/* ---- deaths after idle ------------------------------------------------- */
+
+/*
+ * An established connection that dies after an idle period is recorded
+ * with how long it had been idle (the deaths file, the idle_death event):
+ * what tells a middlebox's idle timeout from the connections it kills.
+ * Three kinds, each seen where the kernel ends the connection, so a
+ * connection that never goes idle costs nothing more than a few loads when
+ * it closes:
+ *
+ *   reset      a RST answers the first segment sent after the idle period
+ *              (tcp_receive_reset with data in flight sent after the last
+ *              segment received), or a keepalive probe
+ *   retrans    that segment was never acknowledged: the connection closes
+ *              with a retransmission timeout's error (tcp_write_err)
+ *   keepalive  keepalive probes went unanswered (the timeout event)
+ *
+ * The idle time is the time without a segment received (the kernel's
+ * rcv_tstamp and icsk_ack.lrcvtime, jiffies) before the oldest segment
+ * still unacknowledged first left (kap_sent_after_idle), or before the
+ * first keepalive probe.  Off with idle_deaths=0.
+ */
+static bool idle_deaths = true;
+module_param(idle_deaths, bool, 0644);
+MODULE_PARM_DESC(idle_deaths,
+		 "record connections that die after idle (the deaths file; default 1)");
+
+#define KAP_DATA_STATES	(TCPF_ESTABLISHED | TCPF_CLOSE_WAIT | TCPF_FIN_WAIT1 | \
+			 TCPF_CLOSING | TCPF_LAST_ACK)
+
+/* Jiffies of the last segment received (an ACK or data). */
+static u32 kap_last_rcv(const struct sock *sk)
+{
+	u32 ack = READ_ONCE(tcp_sk(sk)->rcv_tstamp);
+	u32 data = READ_ONCE(inet_csk(sk)->icsk_ack.lrcvtime);
+
+	return (s32)(data - ack) > 0 ? data : ack;
+}
+
+/*
+ * Whether the oldest segment not yet acknowledged (data or FIN) first left
+ * after the last segment received: then *idle_ms is how long nothing had
+ * been received before it left.  When it was retransmitted, retrans_stamp
+ * holds its first transmission (lsndtime moves with every transmission);
+ * otherwise the retransmission queue's head has its only one.  Under the
+ * socket lock (tcp_reset), or after tcp_write_err() emptied the queue
+ * (retrans_stamp is then set).
+ */
+static bool kap_sent_after_idle(const struct sock *sk, u32 *idle_ms)
+{
+	const struct tcp_sock *tp = tcp_sk(sk);
+	u32 stamp = READ_ONCE(tp->retrans_stamp), age_ms, quiet_ms;
+	const struct sk_buff *skb;
+
+	if (stamp) {
+		age_ms = kap_tcp_ts_age_ms(tp, stamp);
+	} else {
+		s64 d;
+
+		skb = tcp_rtx_queue_head(sk);
+		if (!skb)
+			return false;
+		d = tcp_clock_ns() - skb->skb_mstamp_ns;
+		age_ms = d > 0 ? div_u64(d, NSEC_PER_MSEC) : 0;
+	}
+	quiet_ms = jiffies_to_msecs(tcp_jiffies32 - kap_last_rcv(sk));
+	if (quiet_ms < age_ms)
+		return false;	/* sent before the last segment received */
+	*idle_ms = quiet_ms - age_ms;
+	return true;
+}
+
+/* How long sk had been idle when its first keepalive probe left, ms. */
+static u32 kap_idle_before_probe(const struct sock *sk)
+{
+	const struct tcp_sock *tp = tcp_sk(sk);
+
+	return jiffies_to_msecs(min_t(u32, keepalive_time_elapsed(tp),
+				      keepalive_time_when(tp)));
+}
+
+static void kap_death(struct sock *sk, enum kap_death_kind kind, u32 idle_ms,
+		      int err)
+{
+	struct kap_event ev = { .sk = sk };
+	struct kap_sock_ctx ctx;
+	u8 side;
+
+	rcu_read_lock();
+	kap_sock_ctx(sk, &ctx);
+	if (ctx.flags & (KAP_SOCK_PASSIVE | KAP_SOCK_ACTIVE))
+		side = ctx.flags & KAP_SOCK_PASSIVE ? KAP_DEATH_LOCAL
+						    : KAP_DEATH_REMOTE;
+	else
+		side = ctx.port == ntohs(inet_sk(sk)->inet_sport) ?
+		       KAP_DEATH_LOCAL : KAP_DEATH_REMOTE;
+	ev.policy = ctx.policy ? ctx.policy->name : NULL;
+	ev.probe = READ_ONCE(inet_csk(sk)->icsk_probes_out);
+	kap_count_death(kind, ctx.port, side, !!ctx.policy, idle_ms);
+	trace_idle_death(&ev, kind, idle_ms, err);
+	rcu_read_unlock();
+}
+
+/* A RST arrived (tcp_reset(), before it closes the socket). */
+static void kap_reset_death(struct sock *sk, bool keepalive)
+{
+	int err = sk->sk_state == TCP_CLOSE_WAIT ? EPIPE : ECONNRESET;
+	u32 idle_ms;
+
+	if (!READ_ONCE(idle_deaths) || !((1 << sk->sk_state) & KAP_DATA_STATES))
+		return;
+	if (keepalive)
+		kap_death(sk, KAP_DEATH_RESET, kap_idle_before_probe(sk), err);
+	else if (kap_sent_after_idle(sk, &idle_ms))
+		kap_death(sk, KAP_DEATH_RESET, idle_ms, err);
+}
+
+/*
+ * The connection closes outside its keepalive timer: a retransmission
+ * timeout's tcp_write_err() set sk_err (ETIMEDOUT, or the soft error an
+ * ICMP message left) with segments retransmitted.  A RST (tcp_reset) or
+ * an abort sets errors of its own, and a normal close none.
+ */
+static void kap_retrans_death(struct sock *sk, int oldstate)
+{
+	int err = READ_ONCE(sk->sk_err);
+	u32 idle_ms;
+
+	if (!READ_ONCE(idle_deaths) || !err || !((1 << oldstate) & KAP_DATA_STATES) ||
+	    !READ_ONCE(inet_csk(sk)->icsk_retransmits))
+		return;
+	if (err == ECONNRESET || err == EPIPE || err == ECONNREFUSED ||
+	    err == ECONNABORTED)
+		return;
+	if (kap_sent_after_idle(sk, &idle_ms))
+		kap_death(sk, KAP_DEATH_RETRANS, idle_ms, err);
 }
 
 /* ---- a probe's answer -------------------------------------------------- */
@@ -577,6 +719,7 @@ static void kap_conn_closing(struct sock *sk, int oldstate)
 	if (!kap_in_timer_of(sk) ||
 	    (oldstate == TCP_FIN_WAIT2 && sock_flag(sk, SOCK_DEAD))) {
 		kap_check_answer(sk);
+		kap_retrans_death(sk, oldstate);
 	} else {
 		kap_sock_call(sk, KAP_SOCK_FIND, kap_timeout_fn, &t);
 		ev.probe = inet_csk(sk)->icsk_probes_out;
@@ -586,6 +729,10 @@ static void kap_conn_closing(struct sock *sk, int oldstate)
 			      READ_ONCE(inet_csk(sk)->icsk_user_timeout) != 0,
 			      t.icmp_err);
 		rcu_read_unlock();
+		if (READ_ONCE(idle_deaths))
+			kap_death(sk, KAP_DEATH_KEEPALIVE,
+				  kap_idle_before_probe(sk),
+				  READ_ONCE(sk->sk_err));
 	}
 	kap_ungovern(sk);
 }
@@ -615,8 +762,13 @@ static void kap_tp_receive_reset(void *data, struct sock *sk)
 {
 	struct kap_event ev = { .sk = sk };
 
-	if (!kap_sock_is_tcp(sk) || !kap_keepalive_probing(sk))
+	if (!kap_sock_is_tcp(sk))
 		return;
+	if (!kap_keepalive_probing(sk)) {
+		kap_reset_death(sk, false);
+		return;
+	}
+	kap_reset_death(sk, true);
 	ev.probe = inet_csk(sk)->icsk_probes_out;
 	kap_sock_call(sk, KAP_SOCK_FIND, kap_reset_fn, NULL);
 	rcu_read_lock();

@@ -67,6 +67,8 @@ void kap_stats_uninit(void);
 void kap_stats_global(u64 out[KAP_NR_COUNTERS]);
 ssize_t kap_stats_ports_read(const void *reader, char *buf, loff_t off,
 			     size_t count);
+ssize_t kap_stats_deaths_read(const void *reader, char *buf, loff_t off,
+			      size_t count);
 unsigned int kap_stats_ports_used(void);
 unsigned int kap_stats_ports_max(void);
 u64 kap_stats_ports_overflow(void);

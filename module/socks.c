@@ -78,7 +78,8 @@ void kap_sock_key(const struct sock *sk, struct kap_sock_key *k)
  */
 u16 kap_service_port_guess(const struct sock *sk)
 {
-	u16 lport = inet_sk(sk)->inet_num;
+	/* not inet_num: closing (TCP_CLOSE) releases the port and zeroes it */
+	u16 lport = ntohs(inet_sk(sk)->inet_sport);
 	int low, high;
 
 	kap_local_port_range(sock_net(sk), &low, &high);

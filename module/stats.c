@@ -16,7 +16,14 @@
  * counted in the row "other" and in limits/ports_overflow: nothing is
  * lost silently.
  *
- * Context: kap_count() runs in hook handlers (any context, preemption off);
+ * Each port slot also has a row of idle-death histograms (the deaths
+ * file): for each kind of death, the number of connections whose idle
+ * time fell in each bucket of kap_death_bounds (log-scaled, 1 s to a day,
+ * finer around the idle timeouts of common middleboxes), their sum, least
+ * and greatest.  A port's first death claims its slot as any event does,
+ * with the same budget; about 350 bytes per slot, preallocated.
+ *
+ * Context: kap_count() and kap_count_death() run in hook handlers (any context, preemption off);
  * it never allocates or sleeps.
  */
 #include <linux/hash.h>
@@ -48,9 +55,37 @@ struct kap_port_row {
 	atomic64_t c[KAP_NR_COUNTERS];
 };
 
+/* The deaths file's bucket bounds, seconds, inclusive; then +Inf. */
+static const u32 kap_death_bounds[] = {
+	1, 2, 4, 8, 15, 30, 45, 60, 90, 120, 180, 240, 300, 360, 450, 600,
+	900, 1200, 1800, 3600, 7200, 14400, 86400,
+};
+
+#define KAP_DEATH_BUCKETS	(ARRAY_SIZE(kap_death_bounds) + 1)
+
+static const char *const kap_death_names[KAP_NR_DEATHS] = {
+	[KAP_DEATH_RESET] = "reset",
+	[KAP_DEATH_RETRANS] = "retrans",
+	[KAP_DEATH_KEEPALIVE] = "keepalive",
+};
+
+struct kap_death_hist {
+	atomic_t b[KAP_DEATH_BUCKETS];
+	atomic64_t sum_ms;
+	atomic_t min_ms;		/* least idle + 1; 0: none yet */
+	atomic_t max_ms;
+};
+
+struct kap_port_deaths {
+	atomic_t side;			/* KAP_DEATH_LOCAL | KAP_DEATH_REMOTE */
+	struct kap_death_hist k[KAP_NR_DEATHS];
+};
+
 static struct kap_counters __percpu *kap_global;
 static struct kap_port_row *kap_ports;	/* 2 * max_ports slots */
+static struct kap_port_deaths *kap_deaths;	/* the same slots' deaths */
 static struct kap_port_row kap_port_other;
+static struct kap_port_deaths kap_deaths_other;
 static unsigned int kap_port_bits;
 static atomic_t kap_ports_used = ATOMIC_INIT(0);
 static atomic_t kap_ports_ungoverned = ATOMIC_INIT(0);	/* rows of those */
@@ -119,6 +154,35 @@ void kap_count(enum kap_counter c, u16 port,
 	if (policy)
 		this_cpu_inc(policy->c[c]);
 	atomic64_inc(&kap_port_row(port, !!policy)->c[c]);
+}
+
+/* Counts one death after idle_ms of idle, for the service port. */
+void kap_count_death(enum kap_death_kind kind, u16 port, u8 side,
+		     bool governed, u32 idle_ms)
+{
+	struct kap_port_row *row = kap_port_row(port, governed);
+	struct kap_port_deaths *d = row == &kap_port_other ? &kap_deaths_other
+				    : &kap_deaths[row - kap_ports];
+	struct kap_death_hist *h = &d->k[kind];
+	u32 s = idle_ms / MSEC_PER_SEC, b = 0, v = min(idle_ms, U32_MAX - 1);
+	int old;
+
+	while (b < ARRAY_SIZE(kap_death_bounds) &&
+	       (s > kap_death_bounds[b] ||
+		(s == kap_death_bounds[b] && idle_ms % MSEC_PER_SEC)))
+		b++;
+	atomic_inc(&h->b[b]);
+	atomic64_add(idle_ms, &h->sum_ms);
+	old = atomic_read(&h->min_ms);
+	while ((!old || (u32)old - 1 > v) &&
+	       !atomic_try_cmpxchg(&h->min_ms, &old, v + 1))
+		;
+	old = atomic_read(&h->max_ms);
+	while ((u32)old < idle_ms &&
+	       !atomic_try_cmpxchg(&h->max_ms, &old, idle_ms))
+		;
+	if ((atomic_read(&d->side) & side) != side)
+		atomic_or(side, &d->side);
 }
 
 void kap_stats_sum(struct kap_counters __percpu *pcpu,
@@ -209,15 +273,66 @@ static void kap_ports_text_drop(struct kap_ports_text *t)
 	memset(t, 0, sizeof(*t));
 }
 
-/* The table as it is now, in one piece. */
-static int kap_ports_text_make(struct kap_ports_text *t)
+/* A port's death rows: one line per kind with deaths. */
+static size_t kap_deaths_lines(char *p, size_t room, const char *name,
+			       const struct kap_port_deaths *d)
+{
+	static const char *const sides[] = { "-", "local", "remote", "both" };
+	size_t n = 0;
+	int k, b;
+
+	for (k = 0; k < KAP_NR_DEATHS; k++) {
+		const struct kap_death_hist *h = &d->k[k];
+		u32 v[KAP_DEATH_BUCKETS], count = 0, min = atomic_read(&h->min_ms);
+
+		for (b = 0; b < KAP_DEATH_BUCKETS; b++) {
+			v[b] = atomic_read(&h->b[b]);
+			count += v[b];
+		}
+		if (!count)
+			continue;
+		n += scnprintf(p + n, room - n, "%s %s %s %u %llu %u %u", name,
+			       kap_death_names[k],
+			       d == &kap_deaths_other ? "-" :
+			       sides[atomic_read(&d->side) & 3], count,
+			       (u64)atomic64_read(&h->sum_ms), min ? min - 1 : 0,
+			       (u32)atomic_read(&h->max_ms));
+		for (b = 0; b < KAP_DEATH_BUCKETS; b++)
+			n += scnprintf(p + n, room - n, " %u", v[b]);
+		n += scnprintf(p + n, room - n, "\n");
+	}
+	return n;
+}
+
+#define KAP_DEATHS_LINE_MAX	(32 + 3 * 11 + 21 + KAP_DEATH_BUCKETS * 11 + 1)
+
+/* The header line: the ports file's or the deaths file's. */
+static size_t kap_table_header(char *p, size_t room, bool deaths)
+{
+	size_t n;
+	int i;
+
+	if (deaths) {
+		n = scnprintf(p, room, "port kind side count sum_ms min_ms max_ms");
+		for (i = 0; i < ARRAY_SIZE(kap_death_bounds); i++)
+			n += scnprintf(p + n, room - n, " %u",
+				       kap_death_bounds[i]);
+		return n + scnprintf(p + n, room - n, " +Inf\n");
+	}
+	n = scnprintf(p, room, "port");
+	for (i = 0; i < KAP_NR_COUNTERS; i++)
+		n += scnprintf(p + n, room - n, " %s", kap_counter_names[i]);
+	return n + scnprintf(p + n, room - n, "\n");
+}
+
+/* The table (ports or deaths) as it is now, in one piece. */
+static int kap_ports_text_make(struct kap_ports_text *t, bool deaths)
 {
 	unsigned int size = 1U << kap_port_bits, i, n = 0;
 	size_t room, len;
 	char name[8];
 	u64 *ports;
 	char *text;
-	int c;
 
 	ports = kvmalloc_array(size, sizeof(*ports), GFP_KERNEL);
 	if (!ports)
@@ -230,25 +345,37 @@ static int kap_ports_text_make(struct kap_ports_text *t)
 	}
 	sort(ports, n, sizeof(*ports), kap_port_cmp, NULL);
 
-	room = (size_t)(n + 2) * KAP_PORTS_LINE_MAX + KAP_NR_COUNTERS * 32;
+	if (deaths)
+		room = (size_t)(n + 1) * KAP_NR_DEATHS * KAP_DEATHS_LINE_MAX +
+		       KAP_DEATH_BUCKETS * 12 + 64;
+	else
+		room = (size_t)(n + 2) * KAP_PORTS_LINE_MAX +
+		       KAP_NR_COUNTERS * 32;
 	text = kvmalloc(room, GFP_KERNEL);
 	if (!text) {
 		kvfree(ports);
 		return -ENOMEM;
 	}
-	len = scnprintf(text, room, "port");
-	for (c = 0; c < KAP_NR_COUNTERS; c++)
-		len += scnprintf(text + len, room - len, " %s",
-				 kap_counter_names[c]);
-	len += scnprintf(text + len, room - len, "\n");
+	len = kap_table_header(text, room, deaths);
 	for (i = 0; i < n; i++) {
+		u32 slot = (u32)ports[i];
+
 		snprintf(name, sizeof(name), "%llu", (ports[i] >> 32) - 1);
-		len += kap_port_line(text + len, room - len, name,
-				     &kap_ports[(u32)ports[i]]);
+		if (deaths)
+			len += kap_deaths_lines(text + len, room - len, name,
+						&kap_deaths[slot]);
+		else
+			len += kap_port_line(text + len, room - len, name,
+					     &kap_ports[slot]);
 	}
-	if (atomic64_read(&kap_ports_overflow))
-		len += kap_port_line(text + len, room - len, "other",
-				     &kap_port_other);
+	if (atomic64_read(&kap_ports_overflow)) {
+		if (deaths)
+			len += kap_deaths_lines(text + len, room - len, "other",
+						&kap_deaths_other);
+		else
+			len += kap_port_line(text + len, room - len, "other",
+					     &kap_port_other);
+	}
 	kvfree(ports);
 
 	kvfree(t->text);
@@ -279,8 +406,8 @@ static struct kap_ports_text *kap_ports_text_slot(const void *reader)
 	return lru;
 }
 
-ssize_t kap_stats_ports_read(const void *reader, char *buf, loff_t off,
-			     size_t count)
+static ssize_t kap_table_read(const void *reader, bool deaths, char *buf,
+			      loff_t off, size_t count)
 {
 	struct kap_ports_text *t;
 	ssize_t ret;
@@ -288,7 +415,7 @@ ssize_t kap_stats_ports_read(const void *reader, char *buf, loff_t off,
 	mutex_lock(&kap_ports_texts_lock);
 	t = kap_ports_text_slot(reader);
 	if (!t->reader || off == 0) {
-		ret = kap_ports_text_make(t);
+		ret = kap_ports_text_make(t, deaths);
 		if (ret) {
 			kap_ports_text_drop(t);
 			goto out;
@@ -308,6 +435,18 @@ out:
 	return ret;
 }
 
+ssize_t kap_stats_ports_read(const void *reader, char *buf, loff_t off,
+			     size_t count)
+{
+	return kap_table_read(reader, false, buf, off, count);
+}
+
+ssize_t kap_stats_deaths_read(const void *reader, char *buf, loff_t off,
+			      size_t count)
+{
+	return kap_table_read(reader, true, buf, off, count);
+}
+
 int kap_stats_init(void)
 {
 	if (max_ports < KAP_PORTS_MIN || max_ports > KAP_PORTS_LIMIT) {
@@ -317,9 +456,11 @@ int kap_stats_init(void)
 	}
 	kap_port_bits = ilog2(roundup_pow_of_two(max_ports)) + 1;
 	kap_ports = vcalloc(1U << kap_port_bits, sizeof(*kap_ports));
+	kap_deaths = vcalloc(1U << kap_port_bits, sizeof(*kap_deaths));
 	kap_global = alloc_percpu(struct kap_counters);
-	if (!kap_ports || !kap_global) {
+	if (!kap_ports || !kap_deaths || !kap_global) {
 		vfree(kap_ports);
+		vfree(kap_deaths);
 		free_percpu(kap_global);
 		return -ENOMEM;
 	}
@@ -333,5 +474,6 @@ void kap_stats_uninit(void)
 	for (i = 0; i < KAP_PORTS_TEXTS; i++)
 		kap_ports_text_drop(&kap_ports_texts[i]);
 	free_percpu(kap_global);
+	vfree(kap_deaths);
 	vfree(kap_ports);
 }

@@ -29,6 +29,7 @@
 #include "events.h"
 #include "parse.h"
 #include "socks.h"
+#include "stats.h"
 
 /* The values printed by name: the enums are defined once (events.h, socks.h) */
 TRACE_DEFINE_ENUM(KAP_TRIGGER_CONNECT);
@@ -43,6 +44,9 @@ TRACE_DEFINE_ENUM(KAP_F_INTVL);
 TRACE_DEFINE_ENUM(KAP_F_CNT);
 TRACE_DEFINE_ENUM(KAP_F_USER_TIMEOUT);
 TRACE_DEFINE_ENUM(KAP_F_KEEPALIVE);
+TRACE_DEFINE_ENUM(KAP_DEATH_RESET);
+TRACE_DEFINE_ENUM(KAP_DEATH_RETRANS);
+TRACE_DEFINE_ENUM(KAP_DEATH_KEEPALIVE);
 
 #define KAP_TP_SOCK_FIELDS						\
 	__field(u16, family)						\
@@ -168,6 +172,34 @@ TRACE_EVENT(timeout,
 		      KAP_TP_SOCK_ARGS, __entry->err,
 		      __entry->by_user_timeout ? "user_timeout" : "probes",
 		      __entry->icmp_err)
+);
+
+/*
+ * An established connection died after idle_ms without a segment
+ * received: kind "reset" (a RST answered the first segment sent after the
+ * idle period, or a keepalive probe), "retrans" (that segment was never
+ * acknowledged; the retransmission timeout ended the connection) or
+ * "keepalive" (probes unanswered; idle_ms is the idle time before the
+ * first probe).  err is the error the application sees.
+ */
+TRACE_EVENT(idle_death,
+	    TP_PROTO(const struct kap_event *ev, u8 kind, u32 idle_ms, int err),
+	    TP_ARGS(ev, kind, idle_ms, err),
+	    TP_STRUCT__entry(KAP_TP_SOCK_FIELDS
+			     __field(u8, kind)
+			     __field(u32, idle_ms)
+			     __field(int, err)),
+	    TP_fast_assign(KAP_TP_SOCK_ASSIGN(ev);
+			   __entry->kind = kind;
+			   __entry->idle_ms = idle_ms;
+			   __entry->err = err;),
+	    TP_printk(KAP_TP_SOCK_FMT " kind=%s idle_ms=%u err=%d",
+		      KAP_TP_SOCK_ARGS,
+		      __print_symbolic(__entry->kind,
+				       { KAP_DEATH_RESET, "reset" },
+				       { KAP_DEATH_RETRANS, "retrans" },
+				       { KAP_DEATH_KEEPALIVE, "keepalive" }),
+		      __entry->idle_ms, __entry->err)
 );
 
 /*

@@ -16,15 +16,15 @@
 # sets its own 15 s keepalive, so the client is netcat speaking Redis's
 # inline protocol).
 #
-#   1. Without kapolicy: the client holds one connection, is quiet for QUIET
-#      seconds (longer than the firewall's timeout), then sends PING: the
-#      connection is reset.
-#   2. With kapolicy: one policy for the server's port, from the preset for
-#      a middlebox that forgets flows after FW_TIMEOUT seconds; the same
-#      quiet period; PING is answered.  kapctl shows the probes, their
-#      answers and the port's counters.
+#   1. Without a policy (kapolicy loaded, only watching): the client holds
+#      one connection, is quiet for QUIET seconds (longer than the
+#      firewall's timeout), then sends PING: the connection is reset.
+#   2. kapctl doctor names the port, the idle time after which its
+#      connections die, and the policy that fixes it.
+#   3. With that policy: the same quiet period; PING is answered.  kapctl
+#      shows the probes, their answers and the port's counters.
 #
-# Exits 0 only if both halves behaved so.  FW_TIMEOUT (at least 10) and
+# Exits 0 only if all three behaved so.  FW_TIMEOUT (at least 10) and
 # QUIET can be set when it is run by hand (in "make vm": scripts/demo.sh).
 set -uo pipefail
 
@@ -190,8 +190,11 @@ say "probes the connection, and with its defaults would wait 7200 s anyway."
 network
 server_start
 
-# ---- 1. without kapolicy ----
-step "1. Without kapolicy"
+# ---- 1. without a policy ----
+step "1. Without a policy (kapolicy is loaded with none: it changes nothing, it only watches)"
+show insmod "$KAP_MODULE"
+[ -d /sys/module/kapolicy ] || die "insmod $KAP_MODULE failed"
+loaded=1
 resets0=$(client_resets)
 client_start
 r1=$(request)
@@ -212,15 +215,28 @@ else
 	say "   (unexpected: the request after the quiet period did not fail)"
 fi
 
-# ---- 2. with kapolicy ----
-step "2. With kapolicy"
-show insmod "$KAP_MODULE"
-[ -d /sys/module/kapolicy ] || die "insmod $KAP_MODULE failed"
-loaded=1
-show kapctl policy add redis rport=$PORT preset=timeout:$FW_TIMEOUT
+# ---- 2. the diagnosis ----
+step "2. Which middlebox kills idle connections, and after how long? (one death is enough here)"
+show kapctl doctor --min-count 1
+fix=$(kapctl -j doctor --min-count 1 | python3 -c '
+import json, sys
+for p in json.load(sys.stdin)["ports"]:
+    if p["port"] == int(sys.argv[1]) and p["kind"] == "reset" and p.get("fix"):
+        print(p["fix"])' $PORT)
+POLICY=doctor-$PORT
+part_doc=fail
+case "$fix" in
+"kapctl policy add $POLICY rport=$PORT "*) part_doc=ok ;;
+*) say "   (unexpected: doctor suggested '${fix}')" ;;
+esac
+
+# ---- 3. with the policy doctor printed ----
+step "3. With the policy doctor printed"
+# shellcheck disable=SC2086 # the fix is words
+[ -n "$fix" ] && show ${fix}
 show kapctl policy list
 trace_out=$W/watch
-kapctl watch --policy redis --duration $((QUIET + 8)) > "$trace_out" 2>&1 &
+kapctl watch --policy $POLICY --duration $((QUIET + 8)) > "$trace_out" 2>&1 &
 watch_pid=$!
 sleep 2
 resets0=$(client_resets)
@@ -228,12 +244,12 @@ client_start
 r3=$(request)
 say "   client> PING      $r3"
 quiet
-show kapctl sockets --netns $NS_C --policy redis
+show kapctl sockets --netns $NS_C --policy $POLICY
 r4=$(request)
 say "   client> PING      $r4"
 resets=$(( $(client_resets) - resets0 ))
 say
-say "   what kapolicy saw (kapctl watch --policy redis):"
+say "   what kapolicy saw (kapctl watch --policy $POLICY):"
 sleep 1
 kill "$watch_pid" 2>/dev/null
 wait "$watch_pid" 2>/dev/null
@@ -252,19 +268,21 @@ part2=fail
 if [ "$r3" = +PONG ] && [ "$r4" = +PONG ] && [ "${sent:-0}" -ge 2 ] &&
    [ "${answered:-0}" -ge 2 ] && [ "$resets" -eq 0 ] && grep -q probe_answered "$trace_out"; then
 	part2=ok
+	idle=$(sed -n 's/.* idle=\([0-9]*\) .*/\1/p' /sys/kernel/kapolicy/policies/$POLICY/spec)
 	say "   The same quiet period, the same programs: a keepalive probe from the"
-	say "   client after each $((FW_TIMEOUT / 2)) s of silence kept the firewall's entry alive"
+	say "   client after each $idle s of silence kept the firewall's entry alive"
 	say "   ($sent probes sent, $answered answered), and the request after it is answered."
 else
 	say "   (unexpected: PING '$r3' then '$r4'; probes sent ${sent:-0}, answered ${answered:-0}; resets $resets)"
 fi
-kapctl policy del redis > /dev/null
+kapctl policy del $POLICY > /dev/null
 rmmod kapolicy && loaded=
 
-if [ "$part1" = ok ] && [ "$part2" = ok ]; then
-	step "Result: as expected. Without kapolicy the request after $QUIET quiet seconds failed;"
-	say "with one kapolicy policy, and no change to either program, it was answered."
+if [ "$part1" = ok ] && [ "$part_doc" = ok ] && [ "$part2" = ok ]; then
+	step "Result: as expected. Without a policy the request after $QUIET quiet seconds failed;"
+	say "kapctl doctor named the port and the fix; with that one policy, and no change"
+	say "to either program, the request was answered."
 	exit 0
 fi
-step "Result: NOT as expected (without kapolicy: $part1, with kapolicy: $part2)"
+step "Result: NOT as expected (without a policy: $part1, doctor: $part_doc, with the policy: $part2)"
 exit 1

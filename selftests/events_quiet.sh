@@ -22,7 +22,7 @@
 PORT=5002
 
 setup
-ktap_plan 12
+ktap_plan 15
 unload_mod_if_loaded
 load_mod
 net_setup
@@ -41,12 +41,13 @@ function quiet_end() {
 	sed 's/^/# event: /' "$EV" | head -n 10
 }
 
+# (an idle_death event is not keepalive activity: busy's is checked apart)
 function no_keepalive_activity() {
 	local name=$1 c
 	for c in probes_sent probes_answered probes_deferred peer_resets icmp_errors timeouts; do
 		[ "$(kap_stat_delta "$STATS" $c)" -eq 0 ] || { log "$name: $c moved"; return 1; }
 	done
-	[ ! -s "$EV" ]
+	! grep -v ' idle_death: ' "$EV" | grep -q .
 }
 
 # ---- busy: data in flight, the peer gone, the RTO kills it -------------
@@ -73,6 +74,8 @@ expect_eq "busy: the kernel counts one abort on timeout" 1 \
 expect_eq "busy: the kernel sent no keepalive probe" 0 \
 	$(( $(nstat_get $NS_C TcpExtTCPKeepAlive) - ka0 ))
 check "busy: kapolicy counts and traces no keepalive activity" no_keepalive_activity busy
+expect_eq "busy: one death after idle, kind retrans, ETIMEDOUT" 1 \
+	"$(grep -c ' idle_death: .*kind=retrans idle_ms=[0-9]* err=110$' "$EV")"
 in_ns $NS_C sysctl -qw net.ipv4.tcp_retries2=15
 
 # ---- zero_window: the server never reads ------------------------------
@@ -99,6 +102,7 @@ expect_eq "zero_window: the kernel sent no keepalive probe" 0 \
 	$(( $(nstat_get $NS_C TcpExtTCPKeepAlive) - ka0 ))
 check "zero_window: kapolicy counts and traces no keepalive activity" \
 	no_keepalive_activity zero_window
+expect_eq "zero_window: no death after idle" 0 "$(trace_count "$EV" idle_death)"
 
 # ---- fin_wait2: the orphan's FIN timeout, run by the keepalive timer ----
 # With tcp_fin_timeout above TCP_TIMEWAIT_LEN (60 s) close() leaves the
@@ -123,6 +127,7 @@ expect_eq "fin_wait2: the keepalive timer reset it (one RST on the wire)" 1 \
 	"$(wire_count $S4 $C4 rsts)"
 check "fin_wait2: kapolicy counts and traces no keepalive activity" \
 	no_keepalive_activity fin_wait2
+expect_eq "fin_wait2: no death after idle" 0 "$(trace_count "$EV" idle_death)"
 
 expect_eq "no hook call was missed" 0 "$(cat $SYSFS_DIR/limits/hooks_missed)"
 unload_mod

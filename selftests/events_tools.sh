@@ -15,7 +15,7 @@ unload_mod_if_loaded
 load_mod
 net_setup
 
-for ev in probe_sent probe_answered probe_deferred peer_reset icmp_error timeout; do
+for ev in probe_sent probe_answered probe_deferred peer_reset icmp_error timeout idle_death; do
 	[ -e /sys/kernel/tracing/events/kapolicy/$ev/format ] || fail "event $ev exists"
 done
 

@@ -7,6 +7,10 @@
                                           them to die and report how
   kaptool.py wire PCAP SRC DST            keepalive on the wire, from SRC's
                                           point of view (JSON)
+  kaptool.py idlers ADDR PORT --idle S,S.. one connection per S: idle S
+                                          seconds after the greeting, then
+                                          send a byte and report how the
+                                          connection fared (JSON lines)
   kaptool.py ctl FILE COMMAND...          write each COMMAND (printf %b
                                           escapes) to FILE in its own
                                           write(); print OK or the errno name
@@ -367,6 +371,75 @@ def ctl(a):
             time.sleep(a.hold)
 
 
+def idlers(a):
+    """One connection per --idle value: greeting byte echoed, idle for that
+    long (no segment either way), one byte sent, its echo awaited.  Plus
+    --close-after: a connection closed normally after that long, and
+    --hold N connections left idle until the end.  --result gets one JSON
+    line per timed connection: {"idle": S, "error": "DATA" | "ECONNRESET" |
+    "ETIMEDOUT" | "closed" | ..., "after": seconds from the send}."""
+    import threading
+    idles = [float(x) for x in a.idle.split(',') if x]
+    socks = []
+    for _ in idles + [None] * (1 if a.close_after else 0) + [None] * a.hold:
+        s = socket.socket(family_of(a.addr), socket.SOCK_STREAM)
+        s.settimeout(30)
+        s.connect((a.addr, a.port))
+        s.sendall(b'x')
+        if s.recv(1) != b'x':
+            sys.exit('no echo from the server')
+        socks.append(s)
+    t0 = time.monotonic()
+    write_file(a.ready, 'connected\n')
+    results = []
+    lock = threading.Lock()
+
+    def timed(s, idle):
+        time.sleep(max(0, t0 + idle - time.monotonic()))
+        t1 = time.monotonic()
+        s.settimeout(a.wait)
+        try:
+            s.send(b'q')
+            data = s.recv(1)
+            err = 'DATA' if data else 'EOF'
+        except OSError as e:
+            # settimeout() expiring raises TimeoutError without an errno;
+            # the kernel's ETIMEDOUT is a TimeoutError too, with one
+            err = ('alive' if e.errno is None
+                   else errno.errorcode.get(e.errno, str(e.errno)))
+        with lock:
+            results.append({'idle': idle, 'error': err,
+                            'after': round(time.monotonic() - t1, 3)})
+        s.close()       # now: the flow is still known to the middlebox
+
+    def closer(s):
+        time.sleep(max(0, t0 + a.close_after - time.monotonic()))
+        s.shutdown(socket.SHUT_WR)
+        s.settimeout(a.wait)
+        try:
+            err = 'closed' if not s.recv(1) else 'DATA'
+        except OSError as e:
+            err = errno.errorcode.get(e.errno, str(e.errno))
+        s.close()
+        with lock:
+            results.append({'idle': a.close_after, 'error': err, 'after': 0})
+
+    threads = [threading.Thread(target=timed, args=(s, i))
+               for s, i in zip(socks, idles)]
+    if a.close_after:
+        threads.append(threading.Thread(target=closer,
+                                        args=(socks[len(idles)],)))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    results.sort(key=lambda r: r['idle'])
+    write_file(a.result, ''.join(json.dumps(r) + '\n' for r in results))
+    signal.signal(signal.SIGTERM, lambda s, f: sys.exit(0))
+    while a.hold:
+        time.sleep(3600)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     sub = p.add_subparsers(dest='role', required=True)
@@ -431,6 +504,19 @@ def main():
     ch.add_argument('--result', required=True)
     so = sub.add_parser('storm')
     so.add_argument('--result', help='the number of rounds, on SIGINT')
+    il = sub.add_parser('idlers')
+    il.add_argument('addr')
+    il.add_argument('port', type=int)
+    il.add_argument('--idle', required=True,
+                    help='comma-separated idle times, seconds')
+    il.add_argument('--close-after', type=float, default=0,
+                    help='one more connection, closed normally after this')
+    il.add_argument('--hold', type=int, default=0,
+                    help='connections kept open and idle until killed')
+    il.add_argument('--wait', type=float, default=30,
+                    help='seconds to wait for the answer to the byte')
+    il.add_argument('--ready', help='file written once connected')
+    il.add_argument('--result', required=True)
     ct = sub.add_parser('ctl')
     ct.add_argument('--hold', type=float, default=0,
                     help='seconds to live on after each write')
@@ -439,7 +525,7 @@ def main():
                     help="commands, or '-': one per line on stdin")
     a = p.parse_args()
     {'server': server, 'client': client, 'wire': wire, 'ctl': ctl,
-     'churn': churn, 'storm': storm}[a.role](a)
+     'churn': churn, 'storm': storm, 'idlers': idlers}[a.role](a)
 
 
 if __name__ == '__main__':

@@ -10,7 +10,7 @@
 . "$(dirname "$0")/functions.sh"
 
 setup
-ktap_plan 18
+ktap_plan 20
 unload_mod_if_loaded
 load_mod
 SPEC="lport=5432 cgroup=1 idle=60"
@@ -35,6 +35,8 @@ for who in nobody nocap; do
 		"$(as $who sh -c "echo 0 > $SYSFS_DIR/enforce")"
 	expect_eq "$who: reading ports is refused" denied \
 		"$(as $who cat "$SYSFS_DIR/ports")"
+	expect_eq "$who: reading deaths is refused" denied \
+		"$(as $who cat "$SYSFS_DIR/deaths")"
 	expect_eq "$who: reading a policy's spec is refused" denied \
 		"$(as $who cat "$SYSFS_DIR/policies/tenant/spec")"
 	expect_eq "$who: the version, counters and limits are readable" "ok ok ok" \
@@ -45,14 +47,14 @@ done
 
 expect_eq "the table is as it was" "$spec_before" "$(cat "$SYSFS_DIR/policies/tenant/spec")"
 expect_eq "enforce is as it was" 1 "$(cat "$SYSFS_DIR/enforce")"
-expect_eq "root with CAP_NET_ADMIN reads the ports table and the spec" "ok ok" \
-	"$(as root cat "$SYSFS_DIR/ports") $(as root cat "$SYSFS_DIR/policies/tenant/spec")"
+expect_eq "root with CAP_NET_ADMIN reads the ports and deaths tables and the spec" "ok ok ok" \
+	"$(as root cat "$SYSFS_DIR/ports") $(as root cat "$SYSFS_DIR/deaths") $(as root cat "$SYSFS_DIR/policies/tenant/spec")"
 expect_eq "root with CAP_NET_ADMIN writes control" ok \
 	"$(as root sh -c "echo 'del tenant' > $SYSFS_DIR/control")"
 
 # modes: nothing is world-writable; what describes tenants is owner-only
-modes=$(cd "$SYSFS_DIR" && stat -c '%n=%a' control enforce ports version)
-expect_eq "modes" "control=200 enforce=644 ports=400 version=444" "$(tr '\n' ' ' <<< "$modes" | sed 's/ $//')"
+modes=$(cd "$SYSFS_DIR" && stat -c '%n=%a' control deaths enforce ports version)
+expect_eq "modes" "control=200 deaths=400 enforce=644 ports=400 version=444" "$(tr '\n' ' ' <<< "$modes" | sed 's/ $//')"
 expect_eq "no file is writable by group or others" "" \
 	"$(find "$SYSFS_DIR" -perm /022 ! -type d ! -type l)"
 

@@ -10,13 +10,15 @@
  *   stats/<counter>    host-wide counters, one value per file
  *   ports              per service port counters (a table; binary
  *                      attribute, as it can outgrow a page)
+ *   deaths             per service port idle-death histograms (a table,
+ *                      binary as ports)
  *   limits/            the bounded tables: their sizes, use and overflows
  *
  * Who may do what (a host runs many tenants): every write, and every read
- * of what describes other namespaces or cgroups (ports, policies/NAME/spec),
- * needs CAP_NET_ADMIN in the initial user namespace, checked in the
- * handler as well as by the file's mode; the version, counters and limits
- * are for everyone.
+ * of what describes other namespaces or cgroups (ports, deaths,
+ * policies/NAME/spec), needs CAP_NET_ADMIN in the initial user namespace,
+ * checked in the handler as well as by the file's mode; the version,
+ * counters and limits are for everyone.
  *
  * Files are read and written in process context only.  Everything shown
  * here comes from the engine's interface, module/kapolicy.h.
@@ -86,6 +88,18 @@ static ssize_t ports_read(struct file *file, struct kobject *kobj,
 static struct bin_attribute ports_attr = __BIN_ATTR(ports, 0400, ports_read,
 						    NULL, 0);
 
+static ssize_t deaths_read(struct file *file, struct kobject *kobj,
+			   struct bin_attribute *attr, char *buf, loff_t off,
+			   size_t count)
+{
+	if (!file_ns_capable(file, &init_user_ns, CAP_NET_ADMIN))
+		return -EPERM;
+	return kap_stats_deaths_read(file, buf, off, count);
+}
+
+static struct bin_attribute deaths_attr = __BIN_ATTR(deaths, 0400, deaths_read,
+						     NULL, 0);
+
 static struct attribute *kap_attrs[] = {
 	&version_attr.attr,
 	&control_attr.attr,
@@ -95,6 +109,7 @@ static struct attribute *kap_attrs[] = {
 
 static struct bin_attribute *kap_bin_attrs[] = {
 	&ports_attr,
+	&deaths_attr,
 	NULL,
 };
 

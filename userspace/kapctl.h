@@ -11,7 +11,8 @@
  *   sysfs.c    the module's files: read, list, write the control file
  *   spec.c     policy words: cgroup paths and service names, validation
  *              with the module's own parser, the policies in sysfs
- *   status.c, policy.c, stats.c, watch.c, sockets.c, apply.c: the objects
+ *   status.c, policy.c, stats.c, watch.c, sockets.c, apply.c, doctor.c:
+ *              the objects (doctor.c also reads the deaths file for stats)
  */
 #ifndef KAPCTL_H
 #define KAPCTL_H
@@ -197,6 +198,61 @@ struct json_object *kap_counters_json(const struct kap_counters *c);
 int kap_load_policies_or_say(struct kap_policy_info **p, size_t *n);
 extern bool kap_cmd_defaulted;
 
+/*
+ * doctor.c: the deaths file, how long established connections had been
+ * idle before they died, per service port and kind of death
+ * (sysfs/ABI/sysfs-kernel-kapolicy).  Its bucket bounds come from its
+ * header; each line's buckets count the deaths in (le[i-1], le[i]], not
+ * cumulative.
+ */
+#define KAP_DEATHS_FILE		"deaths"
+#define KAP_DEATH_BUCKETS_MAX	64
+
+enum kap_death_kind {
+	KAP_DEATH_RESET,	/* a RST answered the first segment after idle */
+	KAP_DEATH_RETRANS,	/* that segment was never acknowledged */
+	KAP_DEATH_KEEPALIVE,	/* keepalive probes went unanswered */
+	KAP_NR_DEATH_KINDS	/* a kind this kapctl does not know */
+};
+
+/* The port is the local one, the remote one, or both (sockets.c too). */
+enum kap_side { KAP_SIDE_NONE, KAP_SIDE_LOCAL, KAP_SIDE_REMOTE, KAP_SIDE_BOTH };
+
+extern const char *const kap_death_kind_names[KAP_NR_DEATH_KINDS];
+extern const char *const kap_side_names[];	/* by enum kap_side; NONE is "-" */
+
+struct kap_death_line {
+	bool other;		/* ports beyond limits/ports_max */
+	unsigned int port;
+	char kind[16];		/* as the file names it */
+	enum kap_death_kind k;	/* KAP_NR_DEATH_KINDS: unknown to kapctl */
+	enum kap_side side;
+	uint64_t count, sum_ms, min_ms, max_ms;
+	uint64_t *bucket;	/* nb values */
+};
+
+struct kap_deaths {
+	size_t nb;				/* buckets, +Inf the last */
+	double le[KAP_DEATH_BUCKETS_MAX];	/* upper bounds in s, inclusive */
+	char le_text[KAP_DEATH_BUCKETS_MAX][24];	/* as the header has them */
+	struct kap_death_line *l;
+	size_t n;
+	uint64_t *pool;
+};
+
+int kap_deaths_load(struct kap_deaths *d, char *err, size_t errlen);
+void kap_deaths_free(struct kap_deaths *d);
+
+/* sockets.c: the at-risk scan of --at-risk, for doctor */
+struct kap_at_risk_scan;
+int kap_at_risk_open(struct kap_at_risk_scan **out);
+size_t kap_at_risk_count(struct kap_at_risk_scan *sc, uint64_t seconds, unsigned int port,
+			 enum kap_side side);
+void kap_at_risk_close(struct kap_at_risk_scan *sc);
+
+/* spec.c: a preset's timing for a timeout of t seconds (any t >= 1) */
+void kap_preset_timing(uint64_t t, struct kap_preset_values *v);
+
 /* commands */
 int kap_cmd_status(int argc, char **argv);
 int kap_cmd_policy_add(int argc, char **argv);
@@ -211,6 +267,7 @@ int kap_cmd_stats(int argc, char **argv);
 int kap_cmd_watch(int argc, char **argv);
 int kap_cmd_sockets(int argc, char **argv);
 int kap_cmd_apply(int argc, char **argv);
+int kap_cmd_doctor(int argc, char **argv);
 
 extern const struct kap_opt kap_stats_opts[];
 extern const struct kap_opt kap_stats_global_opts[];
@@ -220,5 +277,6 @@ extern const struct kap_opt kap_stats_all_opts[];
 extern const struct kap_opt kap_watch_opts[];
 extern const struct kap_opt kap_sockets_opts[];
 extern const struct kap_opt kap_apply_opts[];
+extern const struct kap_opt kap_doctor_opts[];
 
 #endif /* KAPCTL_H */

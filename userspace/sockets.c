@@ -36,6 +36,8 @@
  * --at-risk SECONDS: ESTABLISHED connections idle longer than SECONDS
  * whose keepalive is off, or whose first probe would come later than
  * SECONDS after the last activity (keepalive time in force > SECONDS).
+ * kapctl doctor asks the same question per port through
+ * kap_at_risk_open()/kap_at_risk_count(), without a process of its own.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -577,6 +579,102 @@ static void kap_sockets_text(const struct kap_row *rows, size_t n, bool at_risk_
 	}
 }
 
+/* ---- what kapctl knows before judging: policies, namespace, sysctls ------ */
+
+/*
+ * Fills x for the current network namespace: the module's policies (if it
+ * is loaded: sockets are judged without them otherwise), the namespace's
+ * inode and cookie, the keepalive sysctls.  warn: say which policies this
+ * kapctl cannot read.
+ */
+static void kap_ctx_init(struct kap_ctx *x, bool warn)
+{
+	struct stat st;
+	size_t i;
+
+	if (kap_module_loaded() && !kap_policies_load(&x->pols, &x->npol))
+		x->have_policies = true;
+	for (i = 0; warn && i < x->npol; i++)
+		if (!x->pols[i].spec_ok)
+			kap_warn("policy '%s': its spec '%s' is not understood by this kapctl (an older version than the module?); the connections it governs are shown without it",
+				 x->pols[i].name, x->pols[i].spec_text);
+	if (!stat("/proc/self/ns/net", &st))
+		x->netns = st.st_ino;
+	if (kap_netns_cookie_self(&x->netns_cookie))
+		x->netns_cookie = 0;	/* before 5.14: no netns policy matches */
+	x->sys.idle = kap_read_uint("/proc/sys/net/ipv4/tcp_keepalive_time");
+	x->sys.intvl = kap_read_uint("/proc/sys/net/ipv4/tcp_keepalive_intvl");
+	x->sys.cnt = kap_read_uint("/proc/sys/net/ipv4/tcp_keepalive_probes");
+}
+
+static void kap_ctx_free(struct kap_ctx *x)
+{
+	free(x->pols);
+	x->pols = NULL;
+	x->npol = 0;
+	kap_cgtree_free(&x->tree);
+}
+
+/*
+ * The at-risk scan as a function (kapctl doctor): the ESTABLISHED
+ * connections of this namespace dumped once, then judged as --at-risk
+ * SECONDS judges them, for each question asked.
+ */
+struct kap_at_risk_scan {
+	struct kap_ctx x;
+	struct kap_diag_socks socks;
+};
+
+int kap_at_risk_open(struct kap_at_risk_scan **out)
+{
+	struct kap_at_risk_scan *sc = calloc(1, sizeof(*sc));
+	int ret;
+
+	if (!sc)
+		return -ENOMEM;
+	kap_ctx_init(&sc->x, false);
+	ret = kap_diag_all(1U << KAP_TCP_ESTABLISHED, &sc->socks);
+	if (ret) {
+		kap_at_risk_close(sc);
+		return ret;
+	}
+	*out = sc;
+	return 0;
+}
+
+/*
+ * The connections on port (side KAP_SIDE_LOCAL: the local port,
+ * KAP_SIDE_REMOTE: the remote one, KAP_SIDE_BOTH: either) idle longer than
+ * seconds without keepalive that probes them by then.
+ */
+size_t kap_at_risk_count(struct kap_at_risk_scan *sc, uint64_t seconds, unsigned int port,
+			 enum kap_side side)
+{
+	struct kap_verdict v;
+	size_t i, n = 0;
+
+	sc->x.at_risk = seconds;
+	for (i = 0; i < sc->socks.n; i++) {
+		const struct kap_diag_sock *s = &sc->socks.s[i];
+
+		if (!((side != KAP_SIDE_REMOTE && s->sport == port) ||
+		      (side != KAP_SIDE_LOCAL && s->dport == port)))
+			continue;
+		kap_judge(&sc->x, s, &v);
+		n += v.at_risk;
+	}
+	return n;
+}
+
+void kap_at_risk_close(struct kap_at_risk_scan *sc)
+{
+	if (!sc)
+		return;
+	kap_ctx_free(&sc->x);
+	free(sc->socks.s);
+	free(sc);
+}
+
 /* ---- the command -------------------------------------------------------- */
 
 static int kap_state_index(const char *name)
@@ -600,7 +698,6 @@ int kap_cmd_sockets(int argc, char **argv)
 	struct kap_ctx x = { 0 };
 	struct kap_row *rows = NULL;
 	struct json_object *o, *arr;
-	struct stat st;
 	char err[512];
 	size_t i, r = 0;
 	int family = 0, nsfd = -1;
@@ -693,27 +790,15 @@ int kap_cmd_sockets(int argc, char **argv)
 		states = 1U << KAP_TCP_ESTABLISHED;
 
 	/* The policies, if the module is there; sockets are shown without. */
-	if (kap_module_loaded() && !kap_policies_load(&x.pols, &x.npol))
-		x.have_policies = true;
-	for (i = 0; i < x.npol; i++)
-		if (!x.pols[i].spec_ok)
-			kap_warn("policy '%s': its spec '%s' is not understood by this kapctl (an older version than the module?); the connections it governs are shown without it",
-				 x.pols[i].name, x.pols[i].spec_text);
+	kap_ctx_init(&x, true);
 	if (policy && strcmp(policy, "-") && !kap_policy_find(x.pols, x.npol, policy)) {
-		free(x.pols);
+		kap_ctx_free(&x);
 		return kap_fail("policy '%s' does not exist", policy);
 	}
-	if (!stat("/proc/self/ns/net", &st))
-		x.netns = st.st_ino;
-	if (kap_netns_cookie_self(&x.netns_cookie))
-		x.netns_cookie = 0;	/* before 5.14: no netns policy matches */
-	x.sys.idle = kap_read_uint("/proc/sys/net/ipv4/tcp_keepalive_time");
-	x.sys.intvl = kap_read_uint("/proc/sys/net/ipv4/tcp_keepalive_intvl");
-	x.sys.cnt = kap_read_uint("/proc/sys/net/ipv4/tcp_keepalive_probes");
 
 	ret = kap_diag_all(states, &socks);
 	if (ret) {
-		free(x.pols);
+		kap_ctx_free(&x);
 		free(socks.s);
 		return kap_fail("sock_diag: cannot dump the TCP sockets: %s%s", strerror(-ret),
 				ret == -ENOENT || ret == -EPROTONOSUPPORT ?
@@ -721,7 +806,7 @@ int kap_cmd_sockets(int argc, char **argv)
 	}
 	rows = calloc(socks.n + 1, sizeof(*rows));
 	if (!rows) {
-		free(x.pols);
+		kap_ctx_free(&x);
 		free(socks.s);
 		return kap_fail("out of memory");
 	}
@@ -774,7 +859,6 @@ int kap_cmd_sockets(int argc, char **argv)
 	}
 	free(rows);
 	free(socks.s);
-	free(x.pols);
-	kap_cgtree_free(&x.tree);
+	kap_ctx_free(&x);
 	return KAP_EXIT_OK;
 }

@@ -399,8 +399,9 @@ static unsigned int kap_clamp_seconds(uint64_t s)
  * The timing for a middlebox timeout t: the first probe at t/2, so that
  * one lost probe is retried before the flow is forgotten; then cnt probes
  * t/10 apart, so that a dead peer is found about t after the last data.
+ * (kapctl doctor uses it for timeouts below timeout:'s 10 s too.)
  */
-static void kap_preset_timing(uint64_t t, struct kap_preset_values *v)
+void kap_preset_timing(uint64_t t, struct kap_preset_values *v)
 {
 	v->timeout = t;
 	v->idle = kap_clamp_seconds(t / 2);

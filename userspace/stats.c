@@ -14,11 +14,18 @@
  *   kapolicy_policy_probes_sent_total{policy="pg"} by policy
  * The global view adds the limits (gauges and _total counters), the number
  * of policies and enforce.
+ *
+ * The ports view (and so "all") adds the deaths file, when the module has
+ * one: how long connections had been idle before they died, as the
+ * histogram kapolicy_idle_death_seconds{port,kind,side} (buckets made
+ * cumulative, le as the file's header names them, _sum in seconds, _count
+ * the +Inf bucket), and in JSON as "deaths".
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -334,9 +341,110 @@ static bool kap_port_in(const struct kap_port_line *l, bool filter, unsigned int
 	return !filter || (!l->other && l->port >= lo && l->port <= hi);
 }
 
+/*
+ * The deaths file for the ports view; false (and d empty) when the module
+ * has none, or it cannot be used (said on stderr: the counters still go out).
+ */
+static bool kap_deaths_for_stats(struct kap_deaths *d)
+{
+	char err[1024];
+	int ret = kap_deaths_load(d, err, sizeof(err));
+
+	if (ret && ret != -ENOENT)
+		kap_warn("%s; the idle-death histograms are left out", err);
+	return !ret;
+}
+
+static bool kap_death_in(const struct kap_death_line *l, bool filter, unsigned int lo,
+			 unsigned int hi)
+{
+	return !filter || (!l->other && l->port >= lo && l->port <= hi);
+}
+
+#define KAP_PROM_DEATHS	"kapolicy_idle_death_seconds"
+
+static void kap_deaths_prom(const struct kap_deaths *d, bool filter, unsigned int lo,
+			    unsigned int hi)
+{
+	char labels[128];
+	bool head = false;
+	size_t i, b;
+
+	for (i = 0; i < d->n; i++) {
+		const struct kap_death_line *l = &d->l[i];
+		uint64_t cum = 0;
+
+		if (!kap_death_in(l, filter, lo, hi))
+			continue;
+		if (!head)
+			printf("# HELP " KAP_PROM_DEATHS " How long established TCP connections had been idle before they died, by service port, kind of death (reset, retrans, keepalive) and side (local, remote, both).\n"
+			       "# TYPE " KAP_PROM_DEATHS " histogram\n");
+		head = true;
+		if (l->other)
+			snprintf(labels, sizeof(labels), "port=\"other\",kind=\"%s\",side=\"%s\"",
+				 l->kind, kap_side_names[l->side]);
+		else
+			snprintf(labels, sizeof(labels), "port=\"%u\",kind=\"%s\",side=\"%s\"",
+				 l->port, l->kind, kap_side_names[l->side]);
+		for (b = 0; b < d->nb; b++) {
+			cum += l->bucket[b];
+			printf(KAP_PROM_DEATHS "_bucket{%s,le=\"%s\"} %" PRIu64 "\n", labels,
+			       d->le_text[b], cum);
+		}
+		printf(KAP_PROM_DEATHS "_sum{%s} %" PRIu64 ".%03u\n", labels, l->sum_ms / 1000,
+		       (unsigned int)(l->sum_ms % 1000));
+		printf(KAP_PROM_DEATHS "_count{%s} %" PRIu64 "\n", labels, cum);
+	}
+}
+
+/* "deaths": {"le": [1, 2, ..., null], "lines": [...], "other": [...]} */
+static struct json_object *kap_deaths_json(const struct kap_deaths *d, bool filter,
+					   unsigned int lo, unsigned int hi)
+{
+	struct json_object *o = json_object_new_object(), *le = json_object_new_array();
+	struct json_object *lines = json_object_new_array(), *other = json_object_new_array();
+	size_t i, b;
+
+	for (b = 0; b < d->nb; b++) {
+		char num[32];
+
+		snprintf(num, sizeof(num), "%g", d->le[b]);
+		json_object_array_add(le, !isfinite(d->le[b]) ? NULL :
+				      d->le[b] == floor(d->le[b]) ?
+				      json_object_new_int64((int64_t)d->le[b]) :
+				      json_object_new_double_s(d->le[b], num));
+	}
+	for (i = 0; i < d->n; i++) {
+		const struct kap_death_line *l = &d->l[i];
+		struct json_object *e, *bk;
+
+		if (!kap_death_in(l, filter, lo, hi))
+			continue;
+		e = json_object_new_object();
+		if (!l->other)
+			json_object_object_add(e, "port", json_object_new_int(l->port));
+		json_object_object_add(e, "kind", json_object_new_string(l->kind));
+		json_object_object_add(e, "side", json_object_new_string(kap_side_names[l->side]));
+		json_object_object_add(e, "count", kap_json_u64(l->count));
+		json_object_object_add(e, "sum_ms", kap_json_u64(l->sum_ms));
+		json_object_object_add(e, "min_ms", kap_json_u64(l->min_ms));
+		json_object_object_add(e, "max_ms", kap_json_u64(l->max_ms));
+		bk = json_object_new_array();
+		for (b = 0; b < d->nb; b++)
+			json_object_array_add(bk, kap_json_u64(l->bucket[b]));
+		json_object_object_add(e, "buckets", bk);
+		json_object_array_add(l->other ? other : lines, e);
+	}
+	json_object_object_add(o, "le", le);
+	json_object_object_add(o, "lines", lines);
+	json_object_object_add(o, "other", other);
+	return o;
+}
+
 static int kap_stats_show_ports(enum kap_format fmt, bool filter, unsigned int lo,
 				unsigned int hi)
 {
+	struct kap_deaths deaths;
 	struct kap_port_line *lines = NULL;
 	struct kap_table_row *rows;
 	struct json_object *o, *arr, *e;
@@ -365,6 +473,10 @@ static int kap_stats_show_ports(enum kap_format fmt, bool filter, unsigned int l
 			json_object_array_add(arr, e);
 		}
 		json_object_object_add(o, "ports", arr);
+		if (kap_deaths_for_stats(&deaths)) {
+			json_object_object_add(o, "deaths", kap_deaths_json(&deaths, filter, lo, hi));
+			kap_deaths_free(&deaths);
+		}
 		kap_stats_emit("ports", o);
 		break;
 	case KAP_FMT_PROM:
@@ -385,6 +497,10 @@ static int kap_stats_show_ports(enum kap_format fmt, bool filter, unsigned int l
 					printf("%s{port=\"%u\"} %" PRIu64 "\n", name, lines[i].port,
 					       lines[i].c.v[k]);
 			}
+		}
+		if (kap_deaths_for_stats(&deaths)) {
+			kap_deaths_prom(&deaths, filter, lo, hi);
+			kap_deaths_free(&deaths);
 		}
 		break;
 	default:

@@ -61,7 +61,7 @@ const struct kap_opt kap_watch_opts[] = {
 
 static const char *const kap_event_kinds[] = {
 	"policy_applied", "probe_sent", "probe_answered", "probe_deferred",
-	"peer_reset", "icmp_error", "timeout",
+	"peer_reset", "icmp_error", "timeout", "idle_death",
 };
 #define KAP_NR_KINDS	ARRAY_SIZE(kap_event_kinds)
 

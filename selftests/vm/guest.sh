@@ -5,7 +5,8 @@
 # /tmp and /run, from the project's top directory.  Mode "test" runs the
 # selftests and writes the verdict to the results share; mode "shell" loads
 # the module and gives an interactive shell; mode "demo" runs
-# scripts/demo.sh (results/demo.log, results/demo.rc).
+# scripts/demo.sh (results/demo.log, results/demo.rc), mode "bench"
+# scripts/bench.sh (results/bench.log, results/bench.rc).
 #
 # Results (in /tmp/kapvm-results, the host's build/vm/<release>/results):
 #   tap.log   the selftests' TAP output
@@ -44,9 +45,11 @@ if [ "$mode" = shell ]; then
 	exit 0
 fi
 
-if [ "$mode" = demo ]; then
-	timeout --kill-after=5 480 "$top/scripts/demo.sh" 2>&1 | tee "$results/demo.log"
-	echo "${PIPESTATUS[0]}" > "$results/demo.rc"
+if [ "$mode" = demo ] || [ "$mode" = bench ]; then
+	tmo=480
+	[ "$mode" = bench ] && tmo=1500
+	timeout --kill-after=5 $tmo "$top/scripts/$mode.sh" 2>&1 | tee "$results/$mode.log"
+	echo "${PIPESTATUS[0]}" > "$results/$mode.rc"
 	dmesg > "$results/dmesg"
 	echo done > "$results/verdict"
 	sync

@@ -13,6 +13,7 @@
 #   vm.sh shell [RELEASE]       interactive shell (default: the newest)
 #   vm.sh demo [RELEASE]        scripts/demo.sh, shown as it runs; exits
 #                               with its status (default: the newest)
+#   vm.sh bench [RELEASE]       scripts/bench.sh, the same way
 #
 # A run passes only on positive evidence: the guest writes results/verdict
 # after the tests.  A panic, oops or WARN (oops=panic panic_on_warn=1
@@ -280,24 +281,29 @@ test)
 	done
 	exit $status
 	;;
-demo)
+demo|bench)
 	rel=${1:-$(kernels | tail -n 1)}
 	[ -n "$rel" ] || die "no installed kernel with headers (run scripts/deps.sh)"
 	build_userspace
 	build_module "$rel"
-	timeout_s=${KAP_VM_TIMEOUT:-600}
 	res=$build/vm/$rel/results
 	rm -rf "$res"
-	say "$rel: booting a VM for the demo (software emulation: about 2-3 minutes)"
-	boot "$rel" demo &
+	if [ "$cmd" = demo ]; then
+		timeout_s=${KAP_VM_TIMEOUT:-600}
+		say "$rel: booting a VM for the demo (software emulation: about 2-3 minutes)"
+	else
+		timeout_s=${KAP_VM_TIMEOUT:-1800}
+		say "$rel: booting a VM for the benchmarks (about 5 minutes)"
+	fi
+	boot "$rel" "$cmd" &
 	bpid=$!
-	while kill -0 "$bpid" 2>/dev/null && [ ! -f "$res/demo.log" ]; do
+	while kill -0 "$bpid" 2>/dev/null && [ ! -f "$res/$cmd.log" ]; do
 		sleep 1
 	done
-	[ -f "$res/demo.log" ] && tail -n +1 -f --pid="$bpid" "$res/demo.log"
+	[ -f "$res/$cmd.log" ] && tail -n +1 -f --pid="$bpid" "$res/$cmd.log"
 	wait "$bpid"
-	if [ -f "$res/demo.rc" ]; then
-		rc=$(cat "$res/demo.rc")
+	if [ -f "$res/$cmd.rc" ]; then
+		rc=$(cat "$res/$cmd.rc")
 		if grep -qE 'Kernel panic|BUG:|Oops|WARNING:|general protection fault' "$build/vm/$rel/console.log"; then
 			say "$rel: the console shows a kernel failure"
 			tail -n 60 "$build/vm/$rel/console.log"
@@ -311,7 +317,7 @@ demo)
 	elif [ -f "$res/hang" ]; then
 		why="$why: $(cat "$res/hang")"
 	fi
-	say "$rel: demo FAILED: $why"
+	say "$rel: $cmd FAILED: $why"
 	tail -n 60 "$build/vm/$rel/console.log" 2>/dev/null
 	exit 1
 	;;

@@ -17,7 +17,7 @@ _kapctl()
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=
 	local kapctl=${COMP_WORDS[0]} list optlist valopts key opts i w
 	local words=()
-	local events="policy_applied probe_sent probe_answered probe_deferred peer_reset icmp_error timeout"
+	local events="policy_applied probe_sent probe_answered probe_deferred peer_reset icmp_error timeout idle_death"
 	local states="established syn-sent syn-recv fin-wait-1 fin-wait-2 time-wait close close-wait last-ack listen closing all"
 	local keys="family= lport= rport= cgroup= unit= netns= preset= idle= intvl= cnt= user_timeout= keepalive=on mode= order="
 	local presets="aws-nlb aws-nat azure-lb gcp-firewall gcp-nat ipvs conntrack timeout:"

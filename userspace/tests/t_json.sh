@@ -51,6 +51,10 @@ check "stats ports" stats ports
 check "stats policies" stats policies
 check "apply --check" apply --check "$conf"
 check "watch --file (one object per event)" watch --file "$FAKE/trace"
+check "doctor without a deaths file (the error)" doctor
+printf '%s\n' "port kind side count sum_ms min_ms max_ms 1 30 +Inf" "6379 reset remote 2 50000 25000 25000 0 2 0" > "$FAKE/deaths"
+check "doctor" doctor
+check "stats ports with deaths" stats ports
 check "an error" policy show nosuch
 check "a usage error" policy list --bogus
 check "--version" --version

@@ -76,7 +76,7 @@ fi
 
 run watch --event probe_lost
 expect_eq "an unknown event kind: exit 2, the allowed kinds" \
-	"2 kapctl: event: 'probe_lost' is not an event; allowed: policy_applied probe_sent probe_answered probe_deferred peer_reset icmp_error timeout" \
+	"2 kapctl: event: 'probe_lost' is not an event; allowed: policy_applied probe_sent probe_answered probe_deferred peer_reset icmp_error timeout idle_death" \
 	"$rc $(head -n 1 <<< "$out")"
 run watch --cgroup no/such/cgroup
 expect_eq "a missing cgroup path: exit 2" 2 "$rc"
