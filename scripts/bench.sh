@@ -12,15 +12,17 @@
 #                against 2 server threads (selftests/bench/churn.c)
 #   churn (rst)  the same, the server closing with a RST
 #
-#   idle_deaths  module loaded, recording deaths after idle (idle_deaths=1)
+#   on vs off    module loaded, recording deaths after idle (idle_deaths=1)
 #                vs loaded with the recording off (idle_deaths=0)
-#   loaded       module loaded (idle_deaths=1) vs not loaded
+#   on vs none   module loaded (idle_deaths=1) vs not loaded
+#   none vs none the control: the same configuration twice, whose spread
+#                is the noise of the method on this machine
 #
 # Needs root, network namespaces, gcc, and the module at $KAP_MODULE.
 set -uo pipefail
 
-ROUNDS=${BENCH_ROUNDS:-7}
-SECS=${BENCH_SECONDS:-4}
+ROUNDS=${BENCH_ROUNDS:-15}
+SECS=${BENCH_SECONDS:-3}
 THREADS=2
 top=$(cd "$(dirname "$0")/.." && pwd)
 W=$(mktemp -d /tmp/kapbench.XXXXXX)
@@ -32,6 +34,7 @@ die() { echo "bench: $*" >&2; exit 2; }
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
 cleanup() {
+	exec 2>/dev/null	# not the shell's notes on the servers it kills
 	for ns in $NS_C $NS_S; do
 		ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null
 	done
@@ -106,6 +109,7 @@ echo "kernel $(uname -r), $(nproc) vCPUs, $ROUNDS rounds of $SECS s, $THREADS cl
 echo
 echo "| benchmark | A vs B | median A/B | spread | A conn/s | B conn/s | rounds |"
 echo "|---|---|---|---|---|---|---|"
+row "churn" 7000 none none
 row "churn" 7000 on off
 row "churn (rst)" 7001 on off
 row "churn" 7000 on none

@@ -25,7 +25,9 @@
 #      shows the probes, their answers and the port's counters.
 #
 # Exits 0 only if all three behaved so.  FW_TIMEOUT (at least 10) and
-# QUIET can be set when it is run by hand (in "make vm": scripts/demo.sh).
+# QUIET can be set when it is run by hand (in "make vm": scripts/demo.sh);
+# doctor's fix probes at half the one idle time it saw, so QUIET must stay
+# below twice FW_TIMEOUT.
 set -uo pipefail
 
 FW_TIMEOUT=${FW_TIMEOUT:-20}
