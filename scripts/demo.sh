@@ -31,7 +31,7 @@
 set -uo pipefail
 
 FW_TIMEOUT=${FW_TIMEOUT:-20}
-QUIET=${QUIET:-$((FW_TIMEOUT * 3 / 2))}
+QUIET=${QUIET:-$((FW_TIMEOUT * 5 / 4))}
 PORT=6379
 NS_C=demo-client NS_F=demo-fw NS_S=demo-server
 C=192.0.2.1 S=198.51.100.1
@@ -160,17 +160,20 @@ client_resets() {
 	in_ns $NS_C nstat -saz TcpEstabResets | awk '$1 == "TcpEstabResets" { n = $2 } END { print n + 0 }'
 }
 
+# sleep_until T: until the epoch time T (seconds, with a fraction)
+sleep_until() {
+	sleep "$(awk -v t="$1" -v n="$(date +%s.%N)" 'BEGIN { d = t - n; printf "%.3f", (d > 0 ? d : 0) }')"
+}
+
+# QUIET seconds from now, whatever the commands meanwhile take
 quiet() {
-	local t
+	local t0 f
+	t0=$(date +%s.%N)
 	say "   ... quiet for $QUIET s (the firewall forgets a flow after $FW_TIMEOUT s) ..."
-	for t in $(seq 1 "$QUIET"); do
-		sleep 1
-		if [ "$t" -eq $((QUIET - 2)) ]; then
-			local f
-			f=$(fw_flow)
-			say "   after $t s the firewall's conntrack entry for the flow: ${f:-none: the flow is forgotten}"
-		fi
-	done
+	sleep_until "$(awk -v t="$t0" -v q="$QUIET" 'BEGIN { printf "%.3f", t + q - 2 }')"
+	f=$(fw_flow)
+	say "   after $((QUIET - 2)) s the firewall's conntrack entry for the flow: ${f:-none: the flow is forgotten}"
+	sleep_until "$(awk -v t="$t0" -v q="$QUIET" 'BEGIN { printf "%.3f", t + q }')"
 }
 
 [ "$(id -u)" -eq 0 ] || die "run as root (inside the VM: make demo)"
@@ -267,8 +270,8 @@ port_counter() {
 sent=$(port_counter probes_sent)
 answered=$(port_counter probes_answered)
 part2=fail
-if [ "$r3" = +PONG ] && [ "$r4" = +PONG ] && [ "${sent:-0}" -ge 2 ] &&
-   [ "${answered:-0}" -ge 2 ] && [ "$resets" -eq 0 ] && grep -q probe_answered "$trace_out"; then
+if [ "$r3" = +PONG ] && [ "$r4" = +PONG ] && [ "${sent:-0}" -ge 1 ] &&
+   [ "${answered:-0}" -ge 1 ] && [ "$resets" -eq 0 ] && grep -q probe_answered "$trace_out"; then
 	part2=ok
 	idle=$(sed -n 's/.* idle=\([0-9]*\) .*/\1/p' /sys/kernel/kapolicy/policies/$POLICY/spec)
 	say "   The same quiet period, the same programs: a keepalive probe from the"
