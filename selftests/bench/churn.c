@@ -1,14 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Connection churn for the benchmarks: THREADS client threads connect to
- * ADDR:PORT, send one byte, wait for the server to close, close, and start
+ * ADDR:PORT, send one byte, read the server's answer, close, and start
  * again, for SECONDS; prints the connections completed per second.
  *
- *   churn server ADDR PORT THREADS [rst]   accept, read a byte, close (rst:
- *                                          with a RST, SO_LINGER 0)
+ *   churn server ADDR PORT THREADS [rst]   accept, read a byte, answer it,
+ *                                          wait for the client's close and
+ *                                          close (rst: close at once with
+ *                                          a RST, SO_LINGER 0)
  *   churn client ADDR PORT THREADS SECONDS
  *
- * IPv4 only.  The server runs until killed.
+ * The client closes first, so TIME_WAIT is on its side, where
+ * net.ipv4.tcp_tw_reuse lets connect() take the port again: no SYN meets
+ * a TIME_WAIT socket on the server, which would stall the client for a
+ * second-long SYN retransmission.  IPv4 only.  The server runs until
+ * killed.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -50,10 +56,15 @@ static void *serve(void *arg)
 
 		if (s < 0)
 			continue;
-		if (read(s, &c, 1) < 0)
-			c = 0;
-		if (rst)
-			setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		if (read(s, &c, 1) == 1) {
+			if (rst) {
+				setsockopt(s, SOL_SOCKET, SO_LINGER, &lg,
+					   sizeof(lg));
+			} else if (write(s, &c, 1) == 1) {
+				while (read(s, &c, 1) > 0)
+					;
+			}
+		}
 		close(s);
 	}
 	return NULL;
@@ -61,7 +72,6 @@ static void *serve(void *arg)
 
 static void *churn(void *arg)
 {
-	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 	unsigned long *done = arg;
 	double end = now() + seconds;
 	char c = 'x';
@@ -73,12 +83,11 @@ static void *churn(void *arg)
 			continue;
 		if (connect(s, (struct sockaddr *)&addr, sizeof(addr)) == 0 &&
 		    write(s, &c, 1) == 1) {
-			while (read(s, &c, 1) > 0)
-				;
+			/* the answer, or the server's RST */
+			if (read(s, &c, 1) < 0)
+				c = 'x';
 			(*done)++;
 		}
-		/* no TIME_WAIT on this side: the ports are reused at once */
-		setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 		close(s);
 	}
 	return NULL;
