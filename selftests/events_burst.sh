@@ -32,9 +32,13 @@ function burst() {
 	ka0=$(nstat_get $NS_C TcpExtTCPKeepAlive)
 	kap_stats_snapshot "$STATS"
 	trace_start
+	# with CLIENT_GO, the client sets its options (and so starts its
+	# keepalive timers) only once the fault is in place
 	client_start $S4 $PORT --count $N --wait "$wait" --keepalive --idle "$idle" \
-		--intvl 1 --cnt 3 ${CLIENT_HOLD:-}
+		--intvl 1 --cnt 3 ${CLIENT_HOLD:-} \
+		${CLIENT_GO:+--setopts-after "$WORK/$name.go"}
 	[ "$fault" != none ] && $fault
+	[ -n "${CLIENT_GO:-}" ] && touch "$WORK/$name.go"
 	# ip netns exec execs kaptool: $! is the process to stop
 	storm_pids=()
 	for i in $(seq "$(nproc)"); do
@@ -76,9 +80,11 @@ expect_eq "alive: probes_answered equals probes_sent" "$SENT" \
 expect_eq "alive: the events match the counters" "$SENT $SENT" \
 	"$(trace_count "$EV" probe_sent) $(trace_count "$EV" probe_answered)"
 
-# idle 5: opening 1000 connections under emulation can take seconds, and
-# the fault must be in place before the first of them probes
-burst dead fault_drop 30 5
+# The fault must be in place before the first of them probes: the client
+# switches keepalive on only after it (opening 1000 connections under
+# emulation takes seconds, and a probe answered before the fault makes a
+# fourth one)
+CLIENT_GO=1 burst dead fault_drop 30 5
 expect_eq "dead: every connection ends with ETIMEDOUT" "$N ETIMEDOUT" "$(client_errors)"
 expect_eq "dead: cnt probes each: probes_sent = 3 x $N" $((3 * N)) "$SENT"
 expect_eq "dead: TcpExtTCPKeepAlive agrees (sent + deferred)" "$KA" $((SENT + DEFERRED))

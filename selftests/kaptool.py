@@ -154,8 +154,8 @@ def server(a):
             greeted.add(s)
 
 
-def setopts(s, a):
-    if a.keepalive:
+def setopts(s, a, keepalive_last=False):
+    if a.keepalive and not keepalive_last:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
     if a.idle:
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, a.idle)
@@ -166,13 +166,18 @@ def setopts(s, a):
     if a.user_timeout:
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT,
                      a.user_timeout)
+    if a.keepalive and keepalive_last:
+        # On an idle socket with keepalive on, TCP_KEEPIDLE fires the
+        # timer at once and the next probe follows the old interval:
+        # the values first, then the switch.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
 
 
 def client(a):
     socks = []
     for i in range(a.count):
         s = socket.socket(family_of(a.addr), socket.SOCK_STREAM)
-        if not a.set_after:
+        if not a.set_after and not a.setopts_after:
             setopts(s, a)
         s.settimeout(30)
         s.connect((a.addr, a.port + i % a.ports))
@@ -191,6 +196,14 @@ def client(a):
     t0 = time.monotonic()
     on_report(a.report, lambda: socks)
     write_file(a.ready, 'connected\n')
+    if a.setopts_after:
+        # The keepalive timers start from here: whatever the caller had
+        # to do first (a fault on the path) is in place before any probe.
+        while not os.path.exists(a.setopts_after):
+            time.sleep(0.05)
+        for s in socks:
+            setopts(s, a, keepalive_last=True)
+        t0 = time.monotonic()   # --wait counts from here
     if a.close:
         for s in socks:
             s.close()
@@ -476,6 +489,8 @@ def main():
     cl.add_argument('--user-timeout', type=int, default=0, help='ms')
     cl.add_argument('--set-after', action='store_true',
                     help='set the options after connect()')
+    cl.add_argument('--setopts-after',
+                    help='set the options once connected and this file exists')
     cl.add_argument('--keepalive-off-after', action='store_true',
                     help='switch SO_KEEPALIVE off after connect()')
     cl.add_argument('--ready', help='file written once connected')
