@@ -10,6 +10,7 @@
 #                             add, build and install (rebuilt by DKMS on
 #                             each new kernel); "make dkms-remove" undoes it
 #   sudo make demo            the problem and its fix, in a VM (2-3 min)
+#   sudo make session         the README's kapctl session, in a VM
 #   sudo make check           the full test suite (packages, unit tests, VMs)
 #   sudo make vm              a shell in a VM with the module loaded
 #   make lint                 checkpatch.pl --strict and sparse
@@ -135,6 +136,11 @@ demo:
 	scripts/deps.sh
 	selftests/vm/vm.sh demo $(VM_KERNEL)
 
+# The README's session ("A session"), from a real run in a VM.
+session:
+	scripts/deps.sh
+	selftests/vm/vm.sh session $(VM_KERNEL)
+
 # Benchmarks (not part of the test command): on each installed kernel line
 # in turn, in a VM; ratios side by side (scripts/bench.sh, BENCHMARKS.md).
 bench:
@@ -146,4 +152,4 @@ bench:
 lint:
 	scripts/lint.sh
 
-.PHONY: all module kapctl install install-userspace uninstall dkms-src dkms dkms-remove clean deps check vm demo bench lint
+.PHONY: all module kapctl install install-userspace uninstall dkms-src dkms dkms-remove clean deps check vm demo session bench lint

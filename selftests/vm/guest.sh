@@ -6,7 +6,8 @@
 # selftests and writes the verdict to the results share; mode "shell" loads
 # the module and gives an interactive shell; mode "demo" runs
 # scripts/demo.sh (results/demo.log, results/demo.rc), mode "bench"
-# scripts/bench.sh (results/bench.log, results/bench.rc).
+# scripts/bench.sh (results/bench.log, results/bench.rc), mode "session"
+# scripts/session.sh (the README's session) the same way.
 #
 # Results (in /tmp/kapvm-results, the host's build/vm/<release>/results):
 #   tap.log   the selftests' TAP output
@@ -45,7 +46,7 @@ if [ "$mode" = shell ]; then
 	exit 0
 fi
 
-if [ "$mode" = demo ] || [ "$mode" = bench ]; then
+if [ "$mode" = demo ] || [ "$mode" = bench ] || [ "$mode" = session ]; then
 	tmo=480
 	[ "$mode" = bench ] && tmo=1500
 	timeout --kill-after=5 $tmo "$top/scripts/$mode.sh" 2>&1 | tee "$results/$mode.log"

@@ -14,6 +14,7 @@
 #   vm.sh demo [RELEASE]        scripts/demo.sh, shown as it runs; exits
 #                               with its status (default: the newest)
 #   vm.sh bench [RELEASE]       scripts/bench.sh, the same way
+#   vm.sh session [RELEASE]     scripts/session.sh (the README's session)
 #
 # A run passes only on positive evidence: the guest writes results/verdict
 # after the tests.  A panic, oops or WARN (oops=panic panic_on_warn=1
@@ -281,16 +282,16 @@ test)
 	done
 	exit $status
 	;;
-demo|bench)
+demo|bench|session)
 	rel=${1:-$(kernels | tail -n 1)}
 	[ -n "$rel" ] || die "no installed kernel with headers (run scripts/deps.sh)"
 	build_userspace
 	build_module "$rel"
 	res=$build/vm/$rel/results
 	rm -rf "$res"
-	if [ "$cmd" = demo ]; then
+	if [ "$cmd" = demo ] || [ "$cmd" = session ]; then
 		timeout_s=${KAP_VM_TIMEOUT:-600}
-		say "$rel: booting a VM for the demo (software emulation: about 2-3 minutes)"
+		say "$rel: booting a VM for the $cmd (software emulation: about 2-3 minutes)"
 	else
 		timeout_s=${KAP_VM_TIMEOUT:-1800}
 		say "$rel: booting a VM for the benchmarks (about 5 minutes)"
