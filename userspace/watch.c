@@ -809,6 +809,7 @@ static double kap_ns_to_ts(unsigned long long ns)
 /* ---- the tracefs instance and its per-CPU buffers (live) --------------- */
 
 #define KAP_ROUND_SUBBUFS	16	/* read per CPU before the merge */
+#define KAP_SUBBUF_HEADER	16	/* time stamp and commit: less is no data */
 
 struct kap_cpu {
 	int cpu;
@@ -1267,13 +1268,19 @@ static int kap_read_round(struct kap_watch *w, bool *more)
 			int n = tracefs_cpu_read(c->tcpu, c->subbufs +
 						 (size_t)c->nsub * kap_live.subbuf_size, true);
 
+			if (n < 0 && errno == ENODEV) {
+				/* a possible CPU that is not online: no buffer yet */
+				kap_live.pfds[i].fd = -1;
+				break;
+			}
 			if (n < 0 && errno != EAGAIN && errno != EINTR) {
 				kap_err("cannot read %s/per_cpu/cpu%d/trace_pipe_raw: %s",
 					kap_live.dir, c->cpu, strerror(errno));
 				return -1;
 			}
-			if (n <= 0)
+			if (n < KAP_SUBBUF_HEADER)
 				break;
+			kap_live.pfds[i].fd = c->fd;	/* (again) worth polling */
 		}
 		if (c->nsub == KAP_ROUND_SUBBUFS)
 			*more = true;
@@ -1368,6 +1375,13 @@ static int kap_watch_live(struct kap_watch *w, double duration)
 			ret = kap_fail("poll on %s/per_cpu: %s", kap_live.dir, strerror(errno));
 			break;
 		}
+		/*
+		 * A CPU without a buffer (possible, not online) polls as an
+		 * error at once: it is only read, each round, until it has data.
+		 */
+		for (i = 0; i < kap_live.ncpus; i++)
+			if (kap_live.pfds[i].revents & (POLLERR | POLLNVAL))
+				kap_live.pfds[i].fd = -1;
 		r = kap_read_round(w, &more);
 		if (r < 0)
 			ret = KAP_EXIT_FAIL;

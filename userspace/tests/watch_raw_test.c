@@ -9,6 +9,12 @@
  * timestamps, and the lost-events lines.  TAP output.
  */
 #include <arpa/inet.h>
+#include <stdbool.h>
+
+/* The per-CPU reads come from t_cpu_read's queues, not from a kernel. */
+struct tracefs_cpu;
+static int t_cpu_read(struct tracefs_cpu *tcpu, void *buffer, bool nonblock);
+#define tracefs_cpu_read t_cpu_read
 
 #include "../watch.c"
 
@@ -379,33 +385,40 @@ static void t_subbuf(char *page, unsigned long long ts0, uint8_t recs[][T_RECORD
 	memcpy(page + 8, &commit, 8);
 }
 
-static char *t_round(struct kap_watch *w)
+/* A CPU's reads: queued sub-buffers, then "no data" (or err). */
+struct t_fake {
+	char pages[4][T_SUBBUF];
+	int n, next;
+	int err;
+};
+
+static struct t_fake t_fakes[2];
+
+static int t_cpu_read(struct tracefs_cpu *tcpu, void *buffer, bool nonblock)
+{
+	struct t_fake *f = (struct t_fake *)tcpu;
+
+	(void)nonblock;
+	if (f->err) {
+		errno = f->err;
+		return -1;
+	}
+	if (f->next >= f->n)
+		return 0;	/* EAGAIN, as tracefs_cpu_read says it */
+	memcpy(buffer, f->pages[f->next++], T_SUBBUF);
+	return T_SUBBUF;
+}
+
+/* One kap_read_round(): what it printed; *rc its return. */
+static char *t_round(struct kap_watch *w, int *rc)
 {
 	FILE *saved = stdout;
 	char *out = NULL;
 	size_t len = 0;
-	int i;
+	bool more;
 
 	stdout = open_memstream(&out, &len);
-	for (i = 0; i < kap_live.ncpus; i++) {
-		kap_live.cpus[i].cur = -1;
-		kap_cpu_next(w, &kap_live.cpus[i], true);
-	}
-	for (;;) {
-		struct kap_cpu *next = NULL;
-
-		for (i = 0; i < kap_live.ncpus; i++)
-			if (kap_live.cpus[i].data && (!next || kap_live.cpus[i].ts < next->ts))
-				next = &kap_live.cpus[i];
-		if (!next)
-			break;
-		if (kap_handle_record(w, next))
-			break;
-		kap_cpu_next(w, next, false);
-	}
-	for (i = 0; i < kap_live.ncpus; i++)
-		if (kap_live.cpus[i].missed)
-			kap_report_missed(w, &kap_live.cpus[i]);
+	*rc = kap_read_round(w, &more);
 	fclose(stdout);
 	stdout = saved;
 	return out;
@@ -429,9 +442,10 @@ static void t_subbufs(struct tep_handle *tep)
 	static const unsigned int d01[] = { 0, 1000 }, d0[] = { 0 };
 	char dir[] = "/tmp/kapctl-watch-raw-XXXXXX", path[512], *out;
 	uint8_t recs[2][T_RECORD_SIZE];
+	struct pollfd pfds[2];
 	struct kap_cpu cpus[2];
 	struct kap_watch w = { 0 };
-	int i;
+	int i, rc;
 
 	if (!mkdtemp(dir))
 		return;
@@ -442,27 +456,33 @@ static void t_subbufs(struct tep_handle *tep)
 	tracefs_set_tracing_dir(dir);	/* kap_live.inst NULL: the top level, here */
 
 	memset(cpus, 0, sizeof(cpus));
+	memset(t_fakes, 0, sizeof(t_fakes));
 	kap_live.tep = tep;
 	kap_live.cpus = cpus;
+	kap_live.pfds = pfds;
 	kap_live.ncpus = 2;
 	kap_live.subbuf_size = T_SUBBUF;
 	for (i = 0; i < 2; i++) {
 		cpus[i].cpu = i;
+		cpus[i].fd = 100 + i;
+		cpus[i].tcpu = (struct tracefs_cpu *)&t_fakes[i];
 		cpus[i].kbuf = kbuffer_alloc(KBUFFER_LSIZE_8, KBUFFER_ENDIAN_SAME_AS_HOST);
 		cpus[i].subbufs = calloc(KAP_ROUND_SUBBUFS, T_SUBBUF);
+		pfds[i].fd = cpus[i].fd;
+		pfds[i].events = POLLIN;
 	}
 	/* CPU 0: two events 1 us apart, then 3 lost (counted), then one */
 	t_record(recs[0], "probe_sent", 4, "192.0.2.1", 1, "192.0.2.2", 80, 1, 1, "-", 1);
 	t_record(recs[1], "probe_sent", 4, "192.0.2.1", 2, "192.0.2.2", 80, 1, 1, "-", 1);
-	t_subbuf(cpus[0].subbufs, 5000000000ull, recs, d01, 2, 0);
+	t_subbuf(t_fakes[0].pages[0], 5000000000ull, recs, d01, 2, 0);
 	t_record(recs[0], "probe_sent", 4, "192.0.2.1", 4, "192.0.2.2", 80, 1, 1, "-", 1);
-	t_subbuf(cpus[0].subbufs + T_SUBBUF, 7000000000ull, recs, d0, 1, 3);
-	cpus[0].nsub = 2;
+	t_subbuf(t_fakes[0].pages[1], 7000000000ull, recs, d0, 1, 3);
+	t_fakes[0].n = 2;
 	/* CPU 1: one event between CPU 0's first two and its last */
 	t_record(recs[0], "probe_sent", 4, "192.0.2.1", 3, "192.0.2.2", 80, 1, 1, "-", 1);
-	t_subbuf(cpus[1].subbufs, 5000000500ull, recs, d0, 1, 0);
-	cpus[1].nsub = 1;
-	out = t_round(&w);
+	t_subbuf(t_fakes[1].pages[0], 5000000500ull, recs, d0, 1, 0);
+	t_fakes[1].n = 1;
+	out = t_round(&w, &rc);
 	t_eq("two CPUs' sub-buffers: time order, the loss before the event it preceded",
 	     "5.000000 probe_sent     192.0.2.1:1 -> 192.0.2.2:80 cgroup=1 netns=1 policy=- probe=1 idle=60 intvl=10 cnt=5 user_timeout=0\n"
 	     "5.000001 probe_sent     192.0.2.1:3 -> 192.0.2.2:80 cgroup=1 netns=1 policy=- probe=1 idle=60 intvl=10 cnt=5 user_timeout=0\n"
@@ -474,11 +494,11 @@ static void t_subbufs(struct tep_handle *tep)
 
 	/* a loss whose count did not fit: the overrun statistic's news */
 	t_stats(dir, 0, 10);
-	t_subbuf(cpus[0].subbufs, 8000000000ull, recs, d0, 1, -1);
-	cpus[0].nsub = 1;
-	cpus[1].nsub = 0;
+	t_subbuf(t_fakes[0].pages[0], 8000000000ull, recs, d0, 1, -1);
+	t_fakes[0].n = 1;
+	t_fakes[0].next = 0;
 	kap_json = true;
-	out = t_round(&w);
+	out = t_round(&w, &rc);
 	kap_json = false;
 	t_eq("a loss without its count: what overrun adds (10 - 3), JSON",
 	     "{\"event\":\"lost\",\"cpu\":0,\"count\":7,\"format_version\":1}\n"
@@ -489,12 +509,46 @@ static void t_subbufs(struct tep_handle *tep)
 	t_eq("the losses are counted once (3 + 7)", "10", path);
 
 	/* a counted loss that overrun already showed is not reported again */
-	t_subbuf(cpus[0].subbufs, 9000000000ull, recs, d0, 1, 5);
-	cpus[0].nsub = 1;
-	out = t_round(&w);
+	t_subbuf(t_fakes[0].pages[0], 9000000000ull, recs, d0, 1, 5);
+	t_fakes[0].next = 0;
+	out = t_round(&w, &rc);
 	t_eq("a count overrun already showed: not reported twice",
 	     "9.000000 probe_sent     192.0.2.1:3 -> 192.0.2.2:80 cgroup=1 netns=1 policy=- probe=1 idle=60 intvl=10 cnt=5 user_timeout=0\n",
 	     out);
+	free(out);
+
+	/* a CPU without a buffer (possible, not online): read, not polled */
+	t_fakes[1].err = ENODEV;
+	t_fakes[0].next = 0;
+	out = t_round(&w, &rc);
+	snprintf(path, sizeof(path), "%d %d %d %d", rc, (int)strlen(out) > 0, pfds[0].fd,
+		 pfds[1].fd);
+	t_eq("ENODEV: the other CPUs go on, that one is no longer polled", "0 1 100 -1", path);
+	free(out);
+	t_fakes[1].err = 0;
+	t_fakes[1].next = 0;
+	t_fakes[0].n = 0;
+	out = t_round(&w, &rc);
+	snprintf(path, sizeof(path), "%d %d", rc, pfds[1].fd);
+	t_eq("... and polled again once it has data", "0 101", path);
+	t_eq("... which is printed", "5.000001 probe_sent     192.0.2.1:3 -> 192.0.2.2:80 cgroup=1 netns=1 policy=- probe=1 idle=60 intvl=10 cnt=5 user_timeout=0\n",
+	     out);
+	free(out);
+	t_fakes[0].err = EIO;
+	out = t_round(&w, &rc);
+	t_eq("another read error ends watch", "-1", rc == -1 ? "-1" : "not -1");
+	free(out);
+
+	/* --count: stops in the middle of a round */
+	memset(t_fakes, 0, sizeof(t_fakes));
+	t_record(recs[0], "probe_sent", 4, "192.0.2.1", 1, "192.0.2.2", 80, 1, 1, "-", 1);
+	t_record(recs[1], "timeout", 4, "192.0.2.1", 2, "192.0.2.2", 80, 1, 1, "-", 1);
+	t_subbuf(t_fakes[0].pages[0], 5000000000ull, recs, d01, 2, 0);
+	t_fakes[0].n = 1;
+	w.count = w.printed + 1;
+	out = t_round(&w, &rc);
+	snprintf(path, sizeof(path), "%d %d", rc, (int)(strchr(out, '\n') - out + 1 == (long)strlen(out)));
+	t_eq("--count: kap_read_round says stop after the Nth event, one line", "1 1", path);
 	free(out);
 
 	for (i = 0; i < 2; i++) {
@@ -502,6 +556,7 @@ static void t_subbufs(struct tep_handle *tep)
 		free(cpus[i].subbufs);
 	}
 	kap_live.cpus = NULL;
+	kap_live.pfds = NULL;
 	kap_live.ncpus = 0;
 	kap_live.tep = NULL;
 	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
