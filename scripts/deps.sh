@@ -28,7 +28,7 @@ packages=(
 	# reading the trace events with the usual tools
 	linux-perf trace-cmd
 	# kapctl: libraries and tooling
-	pkg-config libjson-c-dev libmnl-dev
+	pkg-config libjson-c-dev libmnl-dev libtracefs-dev libtraceevent-dev
 	# parser fuzzing (libFuzzer) and Prometheus format checking
 	clang libclang-rt-14-dev prometheus
 )

@@ -32,7 +32,7 @@ fuzz_run() {
 }
 progs=()
 for t in "$here"/t_*.sh; do progs+=("$t"); done
-progs+=("$out/parse_test" fuzz_run)
+progs+=("$out/parse_test" "$out/watch_raw_test" fuzz_run)
 echo "TAP version 13"
 echo "1..${#progs[@]}"
 for t in "${progs[@]}"; do
