@@ -81,6 +81,47 @@ struct json_object *kap_json_u64(uint64_t v);
 void kap_print_ms(char *buf, size_t len, unsigned int ms);
 
 /*
+ * The output model (out.c): one description of a command's output, printed
+ * as text or built as JSON.  KAP_PR_ANY: both; KAP_PR_TEXT, KAP_PR_JSON:
+ * one of them.  A key is the JSON key (ignored in an array), a fmt the
+ * printf format of the text (NULL: no text).  The first object opened is
+ * the document; closing it prints it.
+ */
+enum kap_pr { KAP_PR_ANY, KAP_PR_TEXT, KAP_PR_JSON };
+
+void kap_open_object(const char *key);
+void kap_close_object(void);
+void kap_open_array(const char *key);
+void kap_close_array(void);
+void kap_out_discard(void);
+void kap_print_str(enum kap_pr pr, const char *key, const char *fmt, const char *s);
+void kap_print_u64(enum kap_pr pr, const char *key, const char *fmt, uint64_t v);
+void kap_print_i64(enum kap_pr pr, const char *key, const char *fmt, int64_t v);
+void kap_print_bool(enum kap_pr pr, const char *key, const char *fmt, bool v);
+void kap_print_null(const char *key);
+void kap_print_json(const char *key, struct json_object *v);
+void kap_print_text(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A table's column: heading, least width, flags. */
+#define KAP_COL_RIGHT	0x1	/* right-aligned (numbers) */
+#define KAP_TABLE_COLS	24	/* columns at most */
+
+struct kap_col {
+	const char *head;
+	int width;
+	unsigned int flags;
+};
+
+struct kap_table;
+struct kap_table *kap_table_open(const char *key, const struct kap_col *col, int ncol);
+void kap_row_open(struct kap_table *t, const char *key);
+void kap_row_close(struct kap_table *t);
+void kap_cell_str(struct kap_table *t, int col, const char *key, const char *s);
+void kap_cell_u64(struct kap_table *t, int col, const char *key, uint64_t v);
+void kap_cell_i64(struct kap_table *t, int col, const char *key, int64_t v);
+size_t kap_table_close(struct kap_table *t);
+
+/*
  * sysfs.c: the module's files.  The counters are the module's own list
  * (counters.h), indexed by enum kap_counter; these arrays are generated
  * from it.
@@ -116,7 +157,7 @@ struct kap_limit {
 	const char *help;	/* one line */
 };
 extern const struct kap_limit kap_limits[];
-struct json_object *kap_limits_json(void);
+void kap_limits_out(const char *key, const char *head, const char *indent);
 
 /* spec.c: policy words and the policies of the module */
 int kap_resolve_cgroup(const char *value, uint64_t *id, char *err, size_t errlen);
@@ -193,8 +234,17 @@ struct kap_policy_info {
 int kap_policies_load(struct kap_policy_info **out, size_t *n);
 struct kap_policy_info *kap_policy_find(struct kap_policy_info *p, size_t n,
 					const char *name);
-struct json_object *kap_policy_json(const struct kap_policy_info *p);
-struct json_object *kap_counters_json(const struct kap_counters *c);
+/* Where a policy's values go in a table: columns, -1 for none. */
+struct kap_policy_cols {
+	int order, name, spec;
+	int counter[KAP_NR_COUNTERS];
+};
+
+extern const struct kap_policy_cols kap_policy_lines;
+void kap_policy_out(const struct kap_policy_info *p, struct kap_table *t,
+		    const struct kap_policy_cols *col);
+void kap_counters_out(const char *key, const char *head, const char *indent,
+		      const struct kap_counters *c);
 int kap_load_policies_or_say(struct kap_policy_info **p, size_t *n);
 extern bool kap_cmd_defaulted;
 

@@ -52,53 +52,98 @@ static int kap_control_run(const char *cmd, struct kap_command *c, bool validate
 	return KAP_EXIT_OK;
 }
 
-struct json_object *kap_counters_json(const struct kap_counters *c)
+/*
+ * The counters that c has: in JSON the object key, in text one line each,
+ * "INDENT NAME VALUE", the first after head (NULL: none).
+ */
+void kap_counters_out(const char *key, const char *head, const char *indent,
+		      const struct kap_counters *c)
 {
-	struct json_object *o = json_object_new_object();
 	int i;
 
-	for (i = 0; i < KAP_NR_COUNTERS; i++)
-		if (c->have[i])
-			json_object_object_add(o, kap_counter_names[i], kap_json_u64(c->v[i]));
-	return o;
+	kap_open_object(key);
+	for (i = 0; i < KAP_NR_COUNTERS; i++) {
+		if (!c->have[i])
+			continue;
+		if (head)
+			kap_print_text("%s", head);
+		head = NULL;
+		kap_print_text("%s%-18s ", indent, kap_counter_names[i]);
+		kap_print_u64(KAP_PR_ANY, kap_counter_names[i], "%" PRIu64 "\n", c->v[i]);
+	}
+	kap_close_object();
 }
 
-struct json_object *kap_policy_json(const struct kap_policy_info *p)
+/* A value of a policy: a cell of row t, or (t NULL) a line printed with fmt. */
+static void kap_field_str(struct kap_table *t, int col, const char *key, const char *fmt,
+			  const char *s)
 {
-	struct json_object *o = json_object_new_object();
+	if (t)
+		kap_cell_str(t, col, key, s);
+	else
+		kap_print_str(KAP_PR_ANY, key, fmt, s);
+}
 
-	json_object_object_add(o, "name", json_object_new_string(p->name));
-	json_object_object_add(o, "order", p->order >= 0 ?
-			       json_object_new_int64(p->order) : NULL);
-	json_object_object_add(o, "spec", json_object_new_string(p->spec_text));
+/*
+ * A policy: in JSON {"name", "order", "spec", "keys", "stats"} (policy
+ * show, list and add, stats policies); in text the cells of a row of t in
+ * the columns col names (-1: none), or (t NULL) the lines of policy show.
+ */
+void kap_policy_out(const struct kap_policy_info *p, struct kap_table *t,
+		    const struct kap_policy_cols *col)
+{
+	int k;
+
+	kap_field_str(t, col->name, "name", "policy: %s\n", p->name);
+	if (p->order < 0) {
+		kap_print_null("order");
+		kap_field_str(t, col->order, NULL, NULL, "?");
+	} else if (t) {
+		kap_cell_i64(t, col->order, "order", p->order);
+	} else {
+		kap_print_i64(KAP_PR_ANY, "order", "order:  %" PRId64 "\n", p->order);
+	}
+	kap_field_str(t, col->spec, "spec", "spec:   %s\n", p->spec_text);
 	if (p->spec_ok)
-		json_object_object_add(o, "keys", kap_spec_json(&p->spec));
-	json_object_object_add(o, "stats", kap_counters_json(&p->stats));
-	return o;
-}
-
-/* {"command": "..."} for the changing commands in JSON mode */
-static void kap_print_written(const char *cmd, struct json_object *extra)
-{
-	struct json_object *o;
-
-	if (!kap_json) {
-		json_object_put(extra);
+		kap_print_json("keys", kap_spec_json(&p->spec));
+	if (!t) {
+		kap_print_text("counters:\n");
+		kap_counters_out("stats", NULL, "  ", &p->stats);
 		return;
 	}
-	o = json_object_new_object();
-	json_object_object_add(o, "command", json_object_new_string(cmd));
-	if (extra)
-		json_object_object_add(o, "policy", extra);
-	kap_json_print(o);
-	json_object_put(o);
+	kap_open_object("stats");
+	for (k = 0; k < KAP_NR_COUNTERS; k++)
+		kap_cell_u64(t, col->counter[k], p->stats.have[k] ? kap_counter_names[k] : NULL,
+			     p->stats.v[k]);
+	kap_close_object();
+}
+
+/* policy show's: no columns */
+const struct kap_policy_cols kap_policy_lines = {
+	.order = -1, .name = -1, .spec = -1,
+	.counter = { [0 ... KAP_NR_COUNTERS - 1] = -1 },
+};
+
+/*
+ * The changing commands print nothing in text mode, {"command": "..."} in
+ * JSON mode, with the policy added (if it could be read back).
+ */
+static void kap_print_written(const char *cmd, const struct kap_policy_info *p)
+{
+	kap_open_object(NULL);
+	kap_print_str(KAP_PR_JSON, "command", NULL, cmd);
+	if (p && kap_json) {
+		kap_open_object("policy");
+		kap_policy_out(p, NULL, &kap_policy_lines);
+		kap_close_object();
+	}
+	kap_close_object();
 }
 
 int kap_cmd_policy_add(int argc, char **argv)
 {
 	char cmd[KAP_LINE_MAX + 64], err[512];
-	struct kap_policy_info *pols = NULL, *p;
-	struct json_object *extra = NULL;
+	struct kap_policy_info *pols = NULL, *p = NULL;
 	struct kap_command c;
 	int ret, i;
 	size_t n;
@@ -114,10 +159,10 @@ int kap_cmd_policy_add(int argc, char **argv)
 	ret = kap_control_run(cmd, &c, true);
 	if (ret)
 		return ret;
-	if (kap_json && !kap_policies_load(&pols, &n) && (p = kap_policy_find(pols, n, c.name)))
-		extra = kap_policy_json(p);
+	if (kap_json && !kap_policies_load(&pols, &n))
+		p = kap_policy_find(pols, n, c.name);
+	kap_print_written(cmd, p);
 	free(pols);
-	kap_print_written(cmd, extra);
 	return KAP_EXIT_OK;
 }
 
@@ -195,66 +240,40 @@ int kap_load_policies_or_say(struct kap_policy_info **p, size_t *n)
 
 int kap_cmd_policy_list(int argc, char **argv)
 {
+	/* the columns of stats policies, as wide as their widest value */
+	static const struct kap_col cols[] = {
+		{ "ORDER", 0, 0 }, { "NAME", 0, 0 }, { "GOVERNED", 0, KAP_COL_RIGHT },
+		{ "SENT", 0, KAP_COL_RIGHT }, { "ANSWERED", 0, KAP_COL_RIGHT },
+		{ "TIMEOUTS", 0, KAP_COL_RIGHT }, { "SPEC", 0, 0 },
+	};
+	struct kap_policy_cols pc = kap_policy_lines;
 	struct kap_policy_info *p;
-	struct json_object *o, *arr;
-	size_t n, i;
+	struct kap_table *t;
 	int ret, first;
+	size_t n, i;
 
 	ret = kap_args(argc, argv, 0, 0, "", &first);
 	if (ret >= 0)
 		return ret;
 	if (kap_load_policies_or_say(&p, &n))
 		return KAP_EXIT_FAIL;
-	if (kap_json) {
-		o = json_object_new_object();
-		arr = json_object_new_array();
-		for (i = 0; i < n; i++)
-			json_object_array_add(arr, kap_policy_json(&p[i]));
-		json_object_object_add(o, "policies", arr);
-		kap_json_print(o);
-		json_object_put(o);
-	} else if (!n) {
-		printf("no policies\n");
-	} else {
-		/* the columns of stats policies, as wide as their widest value */
-		static const struct {
-			const char *head;
-			int counter;
-		} col[] = {
-			{ "GOVERNED", KAP_SOCKETS_GOVERNED }, { "SENT", KAP_PROBES_SENT },
-			{ "ANSWERED", KAP_PROBES_ANSWERED }, { "TIMEOUTS", KAP_TIMEOUTS },
-		};
-		int w = 4, cw[ARRAY_SIZE(col)], k;
-		char num[24];
-
-		for (k = 0; k < (int)ARRAY_SIZE(col); k++)
-			cw[k] = strlen(col[k].head);
-		for (i = 0; i < n; i++) {
-			if ((int)strlen(p[i].name) > w)
-				w = strlen(p[i].name);
-			for (k = 0; k < (int)ARRAY_SIZE(col); k++) {
-				int l = snprintf(num, sizeof(num), "%" PRIu64,
-						 p[i].stats.v[col[k].counter]);
-
-				if (l > cw[k])
-					cw[k] = l;
-			}
-		}
-		printf("%-5s  %-*s", "ORDER", w, "NAME");
-		for (k = 0; k < (int)ARRAY_SIZE(col); k++)
-			printf("  %*s", cw[k], col[k].head);
-		printf("  SPEC\n");
-		for (i = 0; i < n; i++) {
-			char order[24] = "?";
-
-			if (p[i].order >= 0)
-				snprintf(order, sizeof(order), "%ld", p[i].order);
-			printf("%-5s  %-*s", order, w, p[i].name);
-			for (k = 0; k < (int)ARRAY_SIZE(col); k++)
-				printf("  %*" PRIu64, cw[k], p[i].stats.v[col[k].counter]);
-			printf("  %s\n", p[i].spec_text);
-		}
+	pc.order = 0;
+	pc.name = 1;
+	pc.counter[KAP_SOCKETS_GOVERNED] = 2;
+	pc.counter[KAP_PROBES_SENT] = 3;
+	pc.counter[KAP_PROBES_ANSWERED] = 4;
+	pc.counter[KAP_TIMEOUTS] = 5;
+	pc.spec = 6;
+	kap_open_object(NULL);
+	t = kap_table_open("policies", cols, ARRAY_SIZE(cols));
+	for (i = 0; i < n; i++) {
+		kap_row_open(t, NULL);
+		kap_policy_out(&p[i], t, &pc);
+		kap_row_close(t);
 	}
+	if (!kap_table_close(t))
+		kap_print_text("no policies\n");
+	kap_close_object();
 	free(p);
 	return KAP_EXIT_OK;
 }
@@ -262,9 +281,8 @@ int kap_cmd_policy_list(int argc, char **argv)
 int kap_cmd_policy_show(int argc, char **argv)
 {
 	struct kap_policy_info *pols, *p;
-	struct json_object *o;
 	char err[160];
-	int ret, i, k;
+	int ret, i;
 	size_t n;
 
 	ret = kap_args(argc, argv, 1, 1, "NAME", &i);
@@ -279,27 +297,15 @@ int kap_cmd_policy_show(int argc, char **argv)
 		free(pols);
 		return kap_fail("policy '%s' does not exist", argv[i]);
 	}
-	if (kap_json) {
-		o = kap_policy_json(p);
-		kap_json_print(o);
-		json_object_put(o);
-	} else {
-		printf("policy: %s\n", p->name);
-		if (p->order >= 0)
-			printf("order:  %ld\n", p->order);
-		printf("spec:   %s\n", p->spec_text);
-		printf("counters:\n");
-		for (k = 0; k < KAP_NR_COUNTERS; k++)
-			if (p->stats.have[k])
-				printf("  %-18s %" PRIu64 "\n", kap_counter_names[k], p->stats.v[k]);
-	}
+	kap_open_object(NULL);
+	kap_policy_out(p, NULL, &kap_policy_lines);
+	kap_close_object();
 	free(pols);
 	return KAP_EXIT_OK;
 }
 
 int kap_cmd_policy_enforce(int argc, char **argv)
 {
-	struct json_object *o;
 	char buf[16];
 	int ret, i;
 	bool on;
@@ -315,33 +321,25 @@ int kap_cmd_policy_enforce(int argc, char **argv)
 			return kap_fail("cannot read %s/enforce: %s", kap_sysfs_dir(),
 					strerror(-ret));
 		on = !strcmp(buf, "1");
-		if (kap_json) {
-			o = json_object_new_object();
-			json_object_object_add(o, "enforce", json_object_new_boolean(on));
-			kap_json_print(o);
-			json_object_put(o);
-		} else {
-			printf("%s\n", on ? "on" : "off");
-		}
-		return KAP_EXIT_OK;
-	}
-	if (!strcmp(argv[i], "on") || !strcmp(argv[i], "1"))
+	} else if (!strcmp(argv[i], "on") || !strcmp(argv[i], "1")) {
 		on = true;
-	else if (!strcmp(argv[i], "off") || !strcmp(argv[i], "0"))
+	} else if (!strcmp(argv[i], "off") || !strcmp(argv[i], "0")) {
 		on = false;
-	else
+	} else {
 		return kap_usage_err("enforce: '%s' is not a setting; allowed: on or off", argv[i]);
-	if (kap_need_writable("enforce", "enforce setting"))
-		return KAP_EXIT_FAIL;
-	ret = kap_sysfs_write("enforce", on ? "1\n" : "0\n", 2, false);
-	if (ret)
-		return kap_fail("cannot set enforce %s: %s", on ? "on" : "off", strerror(-ret));
-	if (kap_json) {
-		o = json_object_new_object();
-		json_object_object_add(o, "enforce", json_object_new_boolean(on));
-		kap_json_print(o);
-		json_object_put(o);
 	}
+	if (i < argc) {
+		if (kap_need_writable("enforce", "enforce setting"))
+			return KAP_EXIT_FAIL;
+		ret = kap_sysfs_write("enforce", on ? "1\n" : "0\n", 2, false);
+		if (ret)
+			return kap_fail("cannot set enforce %s: %s", on ? "on" : "off",
+					strerror(-ret));
+	}
+	/* setting it is silent in text, like the other changes */
+	kap_open_object(NULL);
+	kap_print_bool(i == argc ? KAP_PR_ANY : KAP_PR_JSON, "enforce", "%s\n", on);
+	kap_close_object();
 	return KAP_EXIT_OK;
 }
 
@@ -354,28 +352,31 @@ struct kap_preset_row {
 	char why[320];
 };
 
-static struct json_object *kap_preset_row_json(const struct kap_preset_row *r)
-{
-	struct json_object *o = json_object_new_object();
-	char keys[128];
+enum { KAP_PC_NAME, KAP_PC_TIMEOUT, KAP_PC_IDLE, KAP_PC_INTVL, KAP_PC_CNT, KAP_PC_SOURCE };
 
-	json_object_object_add(o, "name", json_object_new_string(r->name));
+static void kap_preset_row_out(struct kap_table *t, const struct kap_preset_row *r)
+{
+	char keys[128];
+	int k;
+
+	kap_cell_str(t, KAP_PC_NAME, "name", r->name);
 	if (r->ok) {
 		kap_preset_keys(&r->v, 0, keys, sizeof(keys));
-		json_object_object_add(o, "timeout", kap_json_u64(r->v.timeout));
-		json_object_object_add(o, "idle", json_object_new_int(r->v.idle));
-		json_object_object_add(o, "intvl", json_object_new_int(r->v.intvl));
-		json_object_object_add(o, "cnt", json_object_new_int(r->v.cnt));
-		json_object_object_add(o, "user_timeout", json_object_new_string("auto"));
-		json_object_object_add(o, "keepalive", json_object_new_boolean(true));
-		json_object_object_add(o, "keys", json_object_new_string(keys));
+		kap_cell_u64(t, KAP_PC_TIMEOUT, "timeout", r->v.timeout);
+		kap_cell_u64(t, KAP_PC_IDLE, "idle", r->v.idle);
+		kap_cell_u64(t, KAP_PC_INTVL, "intvl", r->v.intvl);
+		kap_cell_u64(t, KAP_PC_CNT, "cnt", r->v.cnt);
+		kap_print_str(KAP_PR_JSON, "user_timeout", NULL, "auto");
+		kap_print_bool(KAP_PR_JSON, "keepalive", NULL, true);
+		kap_print_str(KAP_PR_JSON, "keys", NULL, keys);
 	} else {
-		json_object_object_add(o, "timeout", NULL);
-		json_object_object_add(o, "keys", NULL);
-		json_object_object_add(o, "error", json_object_new_string(r->why));
+		for (k = KAP_PC_TIMEOUT; k <= KAP_PC_CNT; k++)
+			kap_cell_str(t, k, NULL, "-");
+		kap_print_null("timeout");
+		kap_print_null("keys");
+		kap_print_str(KAP_PR_JSON, "error", NULL, r->why);
 	}
-	json_object_object_add(o, "source", json_object_new_string(r->source));
-	return o;
+	kap_cell_str(t, KAP_PC_SOURCE, "source", r->source);
 }
 
 /*
@@ -384,11 +385,19 @@ static struct json_object *kap_preset_row_json(const struct kap_preset_row *r)
  */
 int kap_cmd_policy_presets(int argc, char **argv)
 {
+	static const struct kap_col cols[] = {
+		[KAP_PC_NAME] = { "NAME", 0, 0 },
+		[KAP_PC_TIMEOUT] = { "TIMEOUT", 0, KAP_COL_RIGHT },
+		[KAP_PC_IDLE] = { "IDLE", 5, KAP_COL_RIGHT },
+		[KAP_PC_INTVL] = { "INTVL", 0, KAP_COL_RIGHT },
+		[KAP_PC_CNT] = { "CNT", 0, KAP_COL_RIGHT },
+		[KAP_PC_SOURCE] = { "SOURCE", 0, 0 },
+	};
 	struct kap_preset_row rows[16];
 	const struct kap_preset *p;
-	struct json_object *o, *arr;
+	struct kap_table *t;
 	size_t n = 0, i;
-	int ret, first, w = 4;
+	int ret, first;
 
 	ret = kap_args(argc, argv, 0, 1, "[NAME|timeout:SECONDS]", &first);
 	if (ret >= 0)
@@ -409,38 +418,23 @@ int kap_cmd_policy_presets(int argc, char **argv)
 						 sizeof(rows[n].why));
 	}
 
-	if (kap_json) {
-		o = json_object_new_object();
-		arr = json_object_new_array();
-		for (i = 0; i < n; i++)
-			json_object_array_add(arr, kap_preset_row_json(&rows[i]));
-		json_object_object_add(o, "presets", arr);
-		kap_json_print(o);
-		json_object_put(o);
-		return KAP_EXIT_OK;
-	}
-	for (i = 0; i < n; i++)
-		if ((int)strlen(rows[i].name) > w)
-			w = strlen(rows[i].name);
-	printf("%-*s  %7s  %5s  %5s  %3s  %s\n", w, "NAME", "TIMEOUT", "IDLE", "INTVL", "CNT",
-	       "SOURCE");
+	kap_open_object(NULL);
+	t = kap_table_open("presets", cols, ARRAY_SIZE(cols));
 	for (i = 0; i < n; i++) {
-		if (rows[i].ok)
-			printf("%-*s  %7" PRIu64 "  %5u  %5u  %3u  %s\n", w, rows[i].name,
-			       rows[i].v.timeout, rows[i].v.idle, rows[i].v.intvl, rows[i].v.cnt,
-			       rows[i].source);
-		else
-			printf("%-*s  %7s  %5s  %5s  %3s  %s\n", w, rows[i].name, "-", "-", "-", "-",
-			       rows[i].source);
+		kap_row_open(t, NULL);
+		kap_preset_row_out(t, &rows[i]);
+		kap_row_close(t);
 	}
-	if (first < argc)
-		return KAP_EXIT_OK;
-	printf("\ntimeout:SECONDS: any other middlebox's idle timeout, %d-%d s (350, 5m50s).\n"
-	       "Each preset gives idle=timeout/2 intvl=timeout/10 cnt=%d (idle and intvl 1-32767)\n"
-	       "user_timeout=auto keepalive=on; keys given with the preset win.\n",
-	       KAP_PRESET_TIMEOUT_MIN, KAP_PRESET_TIMEOUT_MAX, KAP_PRESET_CNT);
-	for (i = 0; i < n; i++)
-		if (!rows[i].ok)
-			printf("%s\n", rows[i].why);
+	kap_table_close(t);
+	if (first == argc) {
+		kap_print_text("\ntimeout:SECONDS: any other middlebox's idle timeout, %d-%d s (350, 5m50s).\n"
+			       "Each preset gives idle=timeout/2 intvl=timeout/10 cnt=%d (idle and intvl 1-32767)\n"
+			       "user_timeout=auto keepalive=on; keys given with the preset win.\n",
+			       KAP_PRESET_TIMEOUT_MIN, KAP_PRESET_TIMEOUT_MAX, KAP_PRESET_CNT);
+		for (i = 0; i < n; i++)
+			if (!rows[i].ok)
+				kap_print_text("%s\n", rows[i].why);
+	}
+	kap_close_object();
 	return KAP_EXIT_OK;
 }

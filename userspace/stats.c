@@ -74,20 +74,28 @@ const struct kap_limit kap_limits[] = {
 	{ NULL }
 };
 
-/* The limits the module has, as a JSON object (status and stats). */
-struct json_object *kap_limits_json(void)
+/*
+ * The limits the module has (status and stats): in JSON the object key, in
+ * text one line each, "INDENT NAME VALUE", the first after head.
+ */
+void kap_limits_out(const char *key, const char *head, const char *indent)
 {
-	struct json_object *lim = json_object_new_object();
 	char rel[64];
 	uint64_t v;
 	size_t i;
 
+	kap_open_object(key);
 	for (i = 0; kap_limits[i].name; i++) {
 		snprintf(rel, sizeof(rel), "limits/%s", kap_limits[i].name);
-		if (!kap_sysfs_read_u64(rel, &v))
-			json_object_object_add(lim, kap_limits[i].name, kap_json_u64(v));
+		if (kap_sysfs_read_u64(rel, &v))
+			continue;
+		if (head)
+			kap_print_text("%s", head);
+		head = NULL;
+		kap_print_text("%s%-18s ", indent, kap_limits[i].name);
+		kap_print_u64(KAP_PR_ANY, kap_limits[i].name, "%" PRIu64 "\n", v);
 	}
-	return lim;
+	kap_close_object();
 }
 
 enum kap_format { KAP_FMT_TEXT, KAP_FMT_JSON, KAP_FMT_PROM };
@@ -173,19 +181,6 @@ static int kap_cmp_policies(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-/* stats all -j: the views in one document, one key each */
-static struct json_object *kap_all;
-
-static void kap_stats_emit(const char *view, struct json_object *o)
-{
-	if (kap_all) {
-		json_object_object_add(kap_all, view, o);
-		return;
-	}
-	kap_json_print(o);
-	json_object_put(o);
-}
-
 /* "# HELP" and "# TYPE" of one family */
 static void kap_prom_family(const char *name, const char *help, bool counter)
 {
@@ -209,58 +204,33 @@ static void kap_prom_up(bool loaded)
 	printf("kapolicy_build_info{kapctl=\"%s\",module=\"%s\"} 1\n", KAP_VERSION, mod);
 }
 
-/* A table: a first column, then the counters that any row has. */
-struct kap_table_row {
-	char first[24];
-	const char *second;	/* NULL: no second column */
-	const struct kap_counters *c;
-};
-
-static void kap_print_table(const char *t1, const char *t2, const struct kap_table_row *rows,
-			    size_t n)
+/*
+ * A table of counters: nfirst columns (in cols already), then one per
+ * counter any row has (show); at[k]: counter k's column, -1 if none.
+ * Returns the number of columns.
+ */
+static int kap_counter_cols(struct kap_col *cols, int nfirst, const bool *show, int *at)
 {
-	int w1 = strlen(t1), w2 = t2 ? (int)strlen(t2) : 0, w[KAP_NR_COUNTERS];
-	bool show[KAP_NR_COUNTERS] = { false };
-	char num[24];
-	size_t r;
-	int i;
+	int k, n = nfirst;
 
-	for (i = 0; i < KAP_NR_COUNTERS; i++)
-		w[i] = strlen(kap_counter_titles[i]);
-	for (r = 0; r < n; r++) {
-		if ((int)strlen(rows[r].first) > w1)
-			w1 = strlen(rows[r].first);
-		if (t2 && (int)strlen(rows[r].second) > w2)
-			w2 = strlen(rows[r].second);
-		for (i = 0; i < KAP_NR_COUNTERS; i++) {
-			if (!rows[r].c->have[i])
-				continue;
-			show[i] = true;
-			if (snprintf(num, sizeof(num), "%" PRIu64, rows[r].c->v[i]) > w[i])
-				w[i] = strlen(num);
-		}
+	for (k = 0; k < KAP_NR_COUNTERS; k++) {
+		at[k] = show[k] ? n : -1;
+		if (show[k])
+			cols[n++] = (struct kap_col){ kap_counter_titles[k], 0, KAP_COL_RIGHT };
 	}
-	printf("%-*s", w1, t1);
-	if (t2)
-		printf("  %-*s", w2, t2);
-	for (i = 0; i < KAP_NR_COUNTERS; i++)
-		if (show[i])
-			printf("  %*s", w[i], kap_counter_titles[i]);
-	printf("\n");
-	for (r = 0; r < n; r++) {
-		printf("%-*s", w1, rows[r].first);
-		if (t2)
-			printf("  %-*s", w2, rows[r].second);
-		for (i = 0; i < KAP_NR_COUNTERS; i++)
-			if (show[i])
-				printf("  %*" PRIu64, w[i], rows[r].c->v[i]);
-		printf("\n");
-	}
+	return n;
+}
+
+static void kap_counters_seen(bool *show, const struct kap_counters *c)
+{
+	int k;
+
+	for (k = 0; k < KAP_NR_COUNTERS; k++)
+		show[k] |= c->have[k];
 }
 
 static int kap_stats_show_global(enum kap_format fmt)
 {
-	struct json_object *o;
 	struct kap_counters c;
 	struct kap_policy_info *pols;
 	char rel[64], name[128], buf[16];
@@ -277,60 +247,43 @@ static int kap_stats_show_global(enum kap_format fmt)
 	if (have_npol)
 		free(pols);
 
-	switch (fmt) {
-	case KAP_FMT_JSON:
-		o = json_object_new_object();
-		json_object_object_add(o, "stats", kap_counters_json(&c));
-		json_object_object_add(o, "limits", kap_limits_json());
+	if (fmt != KAP_FMT_PROM) {
+		kap_open_object("global");
+		kap_counters_out("stats", NULL, "", &c);
+		kap_limits_out("limits", "\nlimits:\n", "");
 		/* what the Prometheus view has too */
 		if (have_npol)
-			json_object_object_add(o, "policies", json_object_new_int64(npol));
+			kap_print_u64(KAP_PR_JSON, "policies", NULL, npol);
 		if (have_enforce)
-			json_object_object_add(o, "enforce",
-					       json_object_new_boolean(!strcmp(buf, "1")));
-		kap_stats_emit("global", o);
-		break;
-	case KAP_FMT_PROM:
-		kap_prom_up(true);
-		for (i = 0; i < KAP_NR_COUNTERS; i++) {
-			if (!c.have[i])
-				continue;
-			snprintf(name, sizeof(name), "kapolicy_%s_total", kap_counter_names[i]);
-			kap_prom_family(name, kap_counter_help[i], true);
-			printf("%s %" PRIu64 "\n", name, c.v[i]);
-		}
-		for (i = 0; kap_limits[i].name; i++) {
-			snprintf(rel, sizeof(rel), "limits/%s", kap_limits[i].name);
-			if (kap_sysfs_read_u64(rel, &v))
-				continue;
-			snprintf(name, sizeof(name), "kapolicy_%s%s", kap_limits[i].name,
-				 kap_limits[i].counter ? "_total" : "");
-			kap_prom_family(name, kap_limits[i].help, kap_limits[i].counter);
-			printf("%s %" PRIu64 "\n", name, v);
-		}
-		if (have_npol) {
-			kap_prom_family("kapolicy_policies", "Policies in the table.", false);
-			printf("kapolicy_policies %zu\n", npol);
-		}
-		if (have_enforce) {
-			kap_prom_family("kapolicy_enforce",
-					"1 if policies are applied, 0 if kapolicy only observes.", false);
-			printf("kapolicy_enforce %d\n", !strcmp(buf, "1"));
-		}
-		break;
-	default:
-		for (i = 0; i < KAP_NR_COUNTERS; i++)
-			if (c.have[i])
-				printf("%-18s %" PRIu64 "\n", kap_counter_names[i], c.v[i]);
-		for (i = 0, n = 0; kap_limits[i].name; i++) {
-			snprintf(rel, sizeof(rel), "limits/%s", kap_limits[i].name);
-			if (kap_sysfs_read_u64(rel, &v))
-				continue;
-			if (!n++)
-				printf("\nlimits:\n");
-			printf("%-18s %" PRIu64 "\n", kap_limits[i].name, v);
-		}
-		break;
+			kap_print_bool(KAP_PR_JSON, "enforce", NULL, !strcmp(buf, "1"));
+		kap_close_object();
+		return KAP_EXIT_OK;
+	}
+	kap_prom_up(true);
+	for (i = 0; i < KAP_NR_COUNTERS; i++) {
+		if (!c.have[i])
+			continue;
+		snprintf(name, sizeof(name), "kapolicy_%s_total", kap_counter_names[i]);
+		kap_prom_family(name, kap_counter_help[i], true);
+		printf("%s %" PRIu64 "\n", name, c.v[i]);
+	}
+	for (i = 0; kap_limits[i].name; i++) {
+		snprintf(rel, sizeof(rel), "limits/%s", kap_limits[i].name);
+		if (kap_sysfs_read_u64(rel, &v))
+			continue;
+		snprintf(name, sizeof(name), "kapolicy_%s%s", kap_limits[i].name,
+			 kap_limits[i].counter ? "_total" : "");
+		kap_prom_family(name, kap_limits[i].help, kap_limits[i].counter);
+		printf("%s %" PRIu64 "\n", name, v);
+	}
+	if (have_npol) {
+		kap_prom_family("kapolicy_policies", "Policies in the table.", false);
+		printf("kapolicy_policies %zu\n", npol);
+	}
+	if (have_enforce) {
+		kap_prom_family("kapolicy_enforce",
+				"1 if policies are applied, 0 if kapolicy only observes.", false);
+		printf("kapolicy_enforce %d\n", !strcmp(buf, "1"));
 	}
 	return KAP_EXIT_OK;
 }
@@ -441,15 +394,48 @@ static struct json_object *kap_deaths_json(const struct kap_deaths *d, bool filt
 	return o;
 }
 
+/* The ports view in Prometheus: a family per counter, a sample per port. */
+static void kap_ports_prom(const struct kap_port_line *lines, size_t n, bool filter,
+			   unsigned int lo, unsigned int hi)
+{
+	struct kap_deaths deaths;
+	size_t i;
+	int k;
+
+	for (k = 0; k < KAP_NR_COUNTERS; k++) {
+		char name[128];
+		bool head = false;
+
+		snprintf(name, sizeof(name), "kapolicy_port_%s_total", kap_counter_names[k]);
+		for (i = 0; i < n; i++) {
+			if (!lines[i].c.have[k] || !kap_port_in(&lines[i], filter, lo, hi))
+				continue;
+			if (!head)
+				kap_prom_family(name, kap_counter_help[k], true);
+			head = true;
+			if (lines[i].other)
+				printf("%s{port=\"other\"} %" PRIu64 "\n", name, lines[i].c.v[k]);
+			else
+				printf("%s{port=\"%u\"} %" PRIu64 "\n", name, lines[i].port,
+				       lines[i].c.v[k]);
+		}
+	}
+	if (kap_deaths_for_stats(&deaths)) {
+		kap_deaths_prom(&deaths, filter, lo, hi);
+		kap_deaths_free(&deaths);
+	}
+}
+
 static int kap_stats_show_ports(enum kap_format fmt, bool filter, unsigned int lo,
 				unsigned int hi)
 {
-	struct kap_deaths deaths;
+	struct kap_col cols[1 + KAP_NR_COUNTERS] = { { "PORT", 0, 0 } };
+	bool show[KAP_NR_COUNTERS] = { false };
 	struct kap_port_line *lines = NULL;
-	struct kap_table_row *rows;
-	struct json_object *o, *arr, *e;
-	size_t n = 0, i, r = 0;
-	int ret, k;
+	int ret, k, ncol, at[KAP_NR_COUNTERS];
+	struct kap_deaths deaths;
+	struct kap_table *t;
+	size_t n = 0, i;
 
 	ret = kap_ports_load(&lines, &n);
 	if (ret)
@@ -457,86 +443,74 @@ static int kap_stats_show_ports(enum kap_format fmt, bool filter, unsigned int l
 	if (n)
 		qsort(lines, n, sizeof(*lines), kap_cmp_ports);
 
-	switch (fmt) {
-	case KAP_FMT_JSON:
-		o = json_object_new_object();
-		arr = json_object_new_array();
-		for (i = 0; i < n; i++) {
-			if (!kap_port_in(&lines[i], filter, lo, hi))
-				continue;
-			e = kap_counters_json(&lines[i].c);
-			if (lines[i].other) {
-				json_object_object_add(o, "other", e);
-				continue;
-			}
-			json_object_object_add(e, "port", json_object_new_int(lines[i].port));
-			json_object_array_add(arr, e);
-		}
-		json_object_object_add(o, "ports", arr);
-		if (kap_deaths_for_stats(&deaths)) {
-			json_object_object_add(o, "deaths", kap_deaths_json(&deaths, filter, lo, hi));
-			kap_deaths_free(&deaths);
-		}
-		kap_stats_emit("ports", o);
-		break;
-	case KAP_FMT_PROM:
-		for (k = 0; k < KAP_NR_COUNTERS; k++) {
-			char name[128];
-			bool head = false;
-
-			snprintf(name, sizeof(name), "kapolicy_port_%s_total", kap_counter_names[k]);
-			for (i = 0; i < n; i++) {
-				if (!lines[i].c.have[k] || !kap_port_in(&lines[i], filter, lo, hi))
-					continue;
-				if (!head)
-					kap_prom_family(name, kap_counter_help[k], true);
-				head = true;
-				if (lines[i].other)
-					printf("%s{port=\"other\"} %" PRIu64 "\n", name, lines[i].c.v[k]);
-				else
-					printf("%s{port=\"%u\"} %" PRIu64 "\n", name, lines[i].port,
-					       lines[i].c.v[k]);
-			}
-		}
-		if (kap_deaths_for_stats(&deaths)) {
-			kap_deaths_prom(&deaths, filter, lo, hi);
-			kap_deaths_free(&deaths);
-		}
-		break;
-	default:
-		rows = calloc(n + 1, sizeof(*rows));
-		if (!rows) {
-			free(lines);
-			return kap_fail("out of memory");
-		}
-		for (i = 0; i < n; i++) {
-			if (!kap_port_in(&lines[i], filter, lo, hi))
-				continue;
-			if (lines[i].other)
-				snprintf(rows[r].first, sizeof(rows[r].first), "other");
-			else
-				snprintf(rows[r].first, sizeof(rows[r].first), "%u", lines[i].port);
-			rows[r].c = &lines[i].c;
-			r++;
-		}
-		if (r)
-			kap_print_table("PORT", NULL, rows, r);
-		else
-			printf(filter ? "no activity on these ports\n" : "no port has had keepalive activity\n");
-		free(rows);
-		break;
+	if (fmt == KAP_FMT_PROM) {
+		kap_ports_prom(lines, n, filter, lo, hi);
+		free(lines);
+		return KAP_EXIT_OK;
 	}
+	for (i = 0; i < n; i++)
+		if (kap_port_in(&lines[i], filter, lo, hi))
+			kap_counters_seen(show, &lines[i].c);
+	ncol = kap_counter_cols(cols, 1, show, at);
+	kap_open_object("ports");
+	t = kap_table_open("ports", cols, ncol);
+	for (i = 0; i < n; i++) {
+		if (!kap_port_in(&lines[i], filter, lo, hi))
+			continue;
+		/* "other": beside the array in JSON, the last row in text */
+		kap_row_open(t, lines[i].other ? "other" : NULL);
+		for (k = 0; k < KAP_NR_COUNTERS; k++)
+			kap_cell_u64(t, at[k], lines[i].c.have[k] ? kap_counter_names[k] : NULL,
+				     lines[i].c.v[k]);
+		if (lines[i].other)
+			kap_cell_str(t, 0, NULL, "other");
+		else
+			kap_cell_u64(t, 0, "port", lines[i].port);
+		kap_row_close(t);
+	}
+	if (!kap_table_close(t))
+		kap_print_text(filter ? "no activity on these ports\n" :
+			       "no port has had keepalive activity\n");
+	if (kap_json && kap_deaths_for_stats(&deaths)) {
+		kap_print_json("deaths", kap_deaths_json(&deaths, filter, lo, hi));
+		kap_deaths_free(&deaths);
+	}
+	kap_close_object();
 	free(lines);
 	return KAP_EXIT_OK;
 }
 
+/* The policies view in Prometheus: a family per counter, a sample per policy. */
+static void kap_policies_prom(const struct kap_policy_info *p, size_t n, const char *only)
+{
+	size_t i;
+	int k;
+
+	for (k = 0; k < KAP_NR_COUNTERS; k++) {
+		char name[128];
+		bool head = false;
+
+		snprintf(name, sizeof(name), "kapolicy_policy_%s_total", kap_counter_names[k]);
+		for (i = 0; i < n; i++) {
+			if (!p[i].stats.have[k] || (only && strcmp(p[i].name, only)))
+				continue;
+			if (!head)
+				kap_prom_family(name, kap_counter_help[k], true);
+			head = true;
+			printf("%s{policy=\"%s\"} %" PRIu64 "\n", name, p[i].name, p[i].stats.v[k]);
+		}
+	}
+}
+
 static int kap_stats_show_policies(enum kap_format fmt, const char *only)
 {
+	struct kap_col cols[2 + KAP_NR_COUNTERS] = { { "ORDER", 0, 0 }, { "NAME", 0, 0 } };
+	struct kap_policy_cols pc = kap_policy_lines;
+	bool show[KAP_NR_COUNTERS] = { false };
 	struct kap_policy_info *p;
-	struct kap_table_row *rows;
-	struct json_object *o, *arr;
-	size_t n, i, r = 0;
-	int k;
+	struct kap_table *t;
+	size_t n, i;
+	int ncol;
 
 	if (kap_load_policies_or_say(&p, &n))
 		return KAP_EXIT_FAIL;
@@ -547,57 +521,29 @@ static int kap_stats_show_policies(enum kap_format fmt, const char *only)
 	if (n)
 		qsort(p, n, sizeof(*p), kap_cmp_policies);
 
-	switch (fmt) {
-	case KAP_FMT_JSON:
-		o = json_object_new_object();
-		arr = json_object_new_array();
-		for (i = 0; i < n; i++)
-			if (!only || !strcmp(p[i].name, only))
-				json_object_array_add(arr, kap_policy_json(&p[i]));
-		json_object_object_add(o, "policies", arr);
-		kap_stats_emit("policies", o);
-		break;
-	case KAP_FMT_PROM:
-		for (k = 0; k < KAP_NR_COUNTERS; k++) {
-			char name[128];
-			bool head = false;
-
-			snprintf(name, sizeof(name), "kapolicy_policy_%s_total", kap_counter_names[k]);
-			for (i = 0; i < n; i++) {
-				if (!p[i].stats.have[k] || (only && strcmp(p[i].name, only)))
-					continue;
-				if (!head)
-					kap_prom_family(name, kap_counter_help[k], true);
-				head = true;
-				printf("%s{policy=\"%s\"} %" PRIu64 "\n", name, p[i].name,
-				       p[i].stats.v[k]);
-			}
-		}
-		break;
-	default:
-		rows = calloc(n + 1, sizeof(*rows));
-		if (!rows) {
-			free(p);
-			return kap_fail("out of memory");
-		}
-		for (i = 0; i < n; i++) {
-			if (only && strcmp(p[i].name, only))
-				continue;
-			if (p[i].order >= 0)
-				snprintf(rows[r].first, sizeof(rows[r].first), "%ld", p[i].order);
-			else
-				snprintf(rows[r].first, sizeof(rows[r].first), "?");
-			rows[r].second = p[i].name;
-			rows[r].c = &p[i].stats;
-			r++;
-		}
-		if (r)
-			kap_print_table("ORDER", "NAME", rows, r);
-		else
-			printf("no policies\n");
-		free(rows);
-		break;
+	if (fmt == KAP_FMT_PROM) {
+		kap_policies_prom(p, n, only);
+		free(p);
+		return KAP_EXIT_OK;
 	}
+	for (i = 0; i < n; i++)
+		if (!only || !strcmp(p[i].name, only))
+			kap_counters_seen(show, &p[i].stats);
+	pc.order = 0;
+	pc.name = 1;
+	ncol = kap_counter_cols(cols, 2, show, pc.counter);
+	kap_open_object("policies");
+	t = kap_table_open("policies", cols, ncol);
+	for (i = 0; i < n; i++) {
+		if (only && strcmp(p[i].name, only))
+			continue;
+		kap_row_open(t, NULL);
+		kap_policy_out(&p[i], t, &pc);
+		kap_row_close(t);
+	}
+	if (!kap_table_close(t))
+		kap_print_text("no policies\n");
+	kap_close_object();
 	free(p);
 	return KAP_EXIT_OK;
 }
@@ -727,27 +673,26 @@ int kap_cmd_stats(int argc, char **argv)
 	} else if (!strcmp(view, "policies")) {
 		ret = kap_stats_show_policies(fmt, policy);
 	} else if (!strcmp(view, "all")) {
-		if (fmt == KAP_FMT_JSON)
-			kap_all = json_object_new_object();
-		if (fmt == KAP_FMT_TEXT)
-			printf("global:\n");
+		/* the views in one document, one key each; Prometheus: no headings */
+		bool text = fmt == KAP_FMT_TEXT;
+
+		if (fmt != KAP_FMT_PROM)
+			kap_open_object(NULL);
+		if (text)
+			kap_print_text("global:\n");
 		ret = kap_stats_show_global(fmt);
-		if (fmt == KAP_FMT_TEXT)
-			printf("\nports:\n");
+		if (text)
+			kap_print_text("\nports:\n");
 		if (!ret)
 			ret = kap_stats_show_ports(fmt, false, 0, 0);
-		if (fmt == KAP_FMT_TEXT)
-			printf("\npolicies:\n");
+		if (text)
+			kap_print_text("\npolicies:\n");
 		if (!ret)
 			ret = kap_stats_show_policies(fmt, NULL);
-		if (kap_all) {
-			struct json_object *o = kap_all;
-
-			kap_all = NULL;
-			if (!ret)
-				kap_json_print(o);
-			json_object_put(o);
-		}
+		if (ret)
+			kap_out_discard();
+		else if (fmt != KAP_FMT_PROM)
+			kap_close_object();
 	} else {
 		ret = kap_stats_show_global(fmt);
 	}

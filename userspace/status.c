@@ -27,14 +27,11 @@ static long kap_policy_count(void)
 
 int kap_cmd_status(int argc, char **argv)
 {
-	struct json_object *obj;
 	char version[64] = "", enforce[16] = "";
 	struct kap_counters c;
-	bool loaded, have_enforce = false;
+	bool loaded, on, have_enforce = false;
 	long npol = -1;
-	uint64_t v;
-	int ret, header = 0;
-	size_t i;
+	int ret;
 
 	while ((ret = kap_getopt(argc, argv)) != -1)
 		if (ret == KAP_OPT_EXIT)
@@ -53,52 +50,25 @@ int kap_cmd_status(int argc, char **argv)
 		kap_sysfs_read_counters("stats", &c);
 	}
 
-	if (kap_json) {
-		obj = json_object_new_object();
-		json_object_object_add(obj, "loaded", json_object_new_boolean(loaded));
-		if (loaded) {
-			json_object_object_add(obj, "version", json_object_new_string(version));
-			if (have_enforce)
-				json_object_object_add(obj, "enforce",
-						       json_object_new_boolean(!strcmp(enforce, "1")));
-			if (npol >= 0)
-				json_object_object_add(obj, "policies", json_object_new_int64(npol));
-			json_object_object_add(obj, "stats", kap_counters_json(&c));
-			json_object_object_add(obj, "limits", kap_limits_json());
-		}
-		kap_json_print(obj);
-		json_object_put(obj);
-		return loaded ? KAP_EXIT_OK : KAP_EXIT_FAIL;
-	}
-
+	kap_open_object(NULL);
+	kap_print_bool(KAP_PR_JSON, "loaded", NULL, loaded);
 	if (!loaded) {
-		printf("module:  not loaded (load it with 'modprobe kapolicy')\n");
+		kap_print_text("module:  not loaded (load it with 'modprobe kapolicy')\n");
+		kap_close_object();
 		return KAP_EXIT_FAIL;
 	}
-	printf("module:  loaded\n");
-	printf("version: %s\n", version);
-	if (have_enforce)
-		printf("enforce: %s\n", !strcmp(enforce, "1") ? "on (policies are applied)" :
-		       "off (observe only)");
+	kap_print_text("module:  loaded\n");
+	kap_print_str(KAP_PR_ANY, "version", "version: %s\n", version);
+	if (have_enforce) {
+		on = !strcmp(enforce, "1");
+		kap_print_bool(KAP_PR_JSON, "enforce", NULL, on);
+		kap_print_str(KAP_PR_TEXT, NULL, "enforce: %s\n", on ? "on (policies are applied)" :
+			      "off (observe only)");
+	}
 	if (npol >= 0)
-		printf("policies: %ld\n", npol);
-	for (i = 0; i < KAP_NR_COUNTERS; i++) {
-		if (!c.have[i])
-			continue;
-		if (!header++)
-			printf("\ncounters:\n");
-		printf("  %-18s %" PRIu64 "\n", kap_counter_names[i], c.v[i]);
-	}
-	header = 0;
-	for (i = 0; kap_limits[i].name; i++) {
-		char rel[64];
-
-		snprintf(rel, sizeof(rel), "limits/%s", kap_limits[i].name);
-		if (kap_sysfs_read_u64(rel, &v))
-			continue;
-		if (!header++)
-			printf("\nlimits:\n");
-		printf("  %-18s %" PRIu64 "\n", kap_limits[i].name, v);
-	}
+		kap_print_i64(KAP_PR_ANY, "policies", "policies: %" PRId64 "\n", npol);
+	kap_counters_out("stats", "\ncounters:\n", "  ", &c);
+	kap_limits_out("limits", "\nlimits:\n", "  ");
+	kap_close_object();
 	return KAP_EXIT_OK;
 }
