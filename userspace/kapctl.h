@@ -119,6 +119,8 @@ void kap_row_close(struct kap_table *t);
 void kap_cell_str(struct kap_table *t, int col, const char *key, const char *s);
 void kap_cell_u64(struct kap_table *t, int col, const char *key, uint64_t v);
 void kap_cell_i64(struct kap_table *t, int col, const char *key, int64_t v);
+void kap_cell_bool(struct kap_table *t, int col, const char *key, bool v);
+void kap_cell_null(struct kap_table *t, int col, const char *key, const char *text);
 size_t kap_table_close(struct kap_table *t);
 
 /*

@@ -496,6 +496,28 @@ void kap_cell_i64(struct kap_table *t, int col, const char *key, int64_t v)
 	kap_cell_text(t, col, num);
 }
 
+/* on or off in text, true or false in JSON */
+void kap_cell_bool(struct kap_table *t, int col, const char *key, bool v)
+{
+	if (kap_json) {
+		if (key)
+			kap_out_add(key, json_object_new_boolean(v));
+	} else {
+		kap_cell_text(t, col, v ? "on" : "off");
+	}
+}
+
+/* null in JSON, text (what stands for "none" or "not known") in text */
+void kap_cell_null(struct kap_table *t, int col, const char *key, const char *text)
+{
+	if (kap_json) {
+		if (key)
+			kap_out_add(key, NULL);
+	} else {
+		kap_cell_text(t, col, text);
+	}
+}
+
 static void kap_table_line(const struct kap_table *t, const int *w, char *const *cell)
 {
 	int c;

@@ -422,88 +422,107 @@ static void kap_judge(struct kap_ctx *x, const struct kap_diag_sock *s, struct k
 
 /* ---- output ------------------------------------------------------------- */
 
-static void kap_timer_text(const struct kap_diag_sock *s, char *buf, size_t len)
-{
-	char t[32];
+/* The text columns; "At risk" only with --at-risk. */
+enum {
+	KAP_SC_STATE, KAP_SC_LOCAL, KAP_SC_PEER, KAP_SC_IDLE, KAP_SC_KA, KAP_SC_SETTINGS,
+	KAP_SC_POLICY, KAP_SC_TIMER, KAP_SC_RISK, KAP_SC_N
+};
 
-	if (!s->timer) {
-		snprintf(buf, len, "-");
+static const struct kap_col kap_sock_cols[KAP_SC_N] = {
+	[KAP_SC_STATE] = { "State", 5, 0 },
+	[KAP_SC_LOCAL] = { "Local Address:Port", 17, 0 },
+	[KAP_SC_PEER] = { "Peer Address:Port", 17, 0 },
+	[KAP_SC_IDLE] = { "Idle", 9, KAP_COL_RIGHT },
+	[KAP_SC_KA] = { "KA", 3, 0 },
+	[KAP_SC_SETTINGS] = { "Idle/Intvl/Cnt", 15, 0 },
+	[KAP_SC_POLICY] = { "Policy", 6, 0 },
+	[KAP_SC_TIMER] = { "Timer", 0, 0 },
+	[KAP_SC_RISK] = { "At risk", 0, 0 },
+};
+
+/* A value in force: {"value", "source"} or null; "?" in text. */
+static void kap_value_out(const char *key, const struct kap_value *v, char *buf, size_t len)
+{
+	if (!v->src) {
+		kap_print_null(key);
+		snprintf(buf, len, "?");
 		return;
 	}
-	kap_print_ms(t, sizeof(t), s->expires);
-	snprintf(buf, len, "timer:(%s,%s,%u)",
-		 s->timer < ARRAY_SIZE(kap_timer_names) ? kap_timer_names[s->timer] : "unknown",
-		 t, s->retrans);
+	kap_open_object(key);
+	kap_print_i64(KAP_PR_JSON, "value", NULL, v->v);
+	kap_print_str(KAP_PR_JSON, "source", NULL, kap_source_names[v->src]);
+	kap_close_object();
+	snprintf(buf, len, "%u", v->v);
 }
 
-static struct json_object *kap_value_json(const struct kap_value *v)
+/* A socket: a row of the table, in ss -o's vocabulary in text. */
+static void kap_sock_out(struct kap_table *t, const struct kap_diag_sock *s,
+			 const struct kap_verdict *v, bool at_risk_mode)
 {
-	struct json_object *o;
+	const char *state = s->state < KAP_NR_STATES ? kap_states[s->state].ss : NULL;
+	const char *timer = s->timer < ARRAY_SIZE(kap_timer_names) ?
+			    kap_timer_names[s->timer] : "unknown";
+	char text[64], ms[32], a[12], b[12], c[12];
 
-	if (!v->src)
-		return NULL;
-	o = json_object_new_object();
-	json_object_object_add(o, "value", json_object_new_int64(v->v));
-	json_object_object_add(o, "source", json_object_new_string(kap_source_names[v->src]));
-	return o;
-}
-
-static struct json_object *kap_sock_json(const struct kap_diag_sock *s, const struct kap_verdict *v,
-					 bool at_risk_mode)
-{
-	struct json_object *o = json_object_new_object(), *t, *e;
-
-	json_object_object_add(o, "state", json_object_new_string(
-			       s->state < KAP_NR_STATES && kap_states[s->state].ss ?
-			       kap_states[s->state].ss : "UNKNOWN"));
-	json_object_object_add(o, "family", json_object_new_int(kap_sock_family(s)));
-	json_object_object_add(o, "src", json_object_new_string(s->src));
-	json_object_object_add(o, "src_addr", json_object_new_string(s->src_addr));
-	json_object_object_add(o, "src_port", json_object_new_int(s->sport));
-	json_object_object_add(o, "dst", json_object_new_string(s->dst));
-	json_object_object_add(o, "dst_addr", json_object_new_string(s->dst_addr));
-	json_object_object_add(o, "dst_port", json_object_new_int(s->dport));
-	json_object_object_add(o, "uid", json_object_new_int64(s->uid));
-	json_object_object_add(o, "inode", json_object_new_int64(s->inode));
-	json_object_object_add(o, "cgroup", s->have_cgroup ? kap_json_u64(s->cgroup) : NULL);
-	json_object_object_add(o, "keepalive", v->keepalive < 0 ? NULL :
-			       json_object_new_boolean(v->keepalive));
-	if (s->timer) {
-		t = json_object_new_object();
-		json_object_object_add(t, "kind", json_object_new_string(
-				       s->timer < ARRAY_SIZE(kap_timer_names) ?
-				       kap_timer_names[s->timer] : "unknown"));
-		json_object_object_add(t, "expires_ms", json_object_new_int64(s->expires));
-		json_object_object_add(t, "retrans", json_object_new_int(s->retrans));
-		json_object_object_add(o, "timer", t);
-	} else {
-		json_object_object_add(o, "timer", NULL);
-	}
-	json_object_object_add(o, "probes_out", s->have_info ?
-			       json_object_new_int(s->info.tcpi_probes) : NULL);
-	json_object_object_add(o, "idle_ms", v->have_idle_ms ?
-			       json_object_new_int64(v->idle_ms) : NULL);
-	e = json_object_new_object();
-	json_object_object_add(e, "idle", kap_value_json(&v->idle));
-	json_object_object_add(e, "intvl", kap_value_json(&v->intvl));
-	json_object_object_add(e, "cnt", kap_value_json(&v->cnt));
-	json_object_object_add(o, "keepalive_settings", e);
-	json_object_object_add(o, "policy", v->policy ?
-			       json_object_new_string(v->policy->name) : NULL);
-	if (at_risk_mode) {
-		json_object_object_add(o, "at_risk", json_object_new_boolean(v->at_risk));
-		json_object_object_add(o, "reason", v->why ? json_object_new_string(v->why) :
-				       NULL);
-	}
-	return o;
-}
-
-static void kap_value_text(const struct kap_value *v, char *buf, size_t len)
-{
-	if (!v->src)
-		snprintf(buf, len, "?");
+	kap_print_str(KAP_PR_JSON, "state", NULL, state ? state : "UNKNOWN");
+	kap_cell_str(t, KAP_SC_STATE, NULL, state ? state : "?");
+	kap_print_i64(KAP_PR_JSON, "family", NULL, kap_sock_family(s));
+	kap_cell_str(t, KAP_SC_LOCAL, "src", s->src);
+	kap_print_str(KAP_PR_JSON, "src_addr", NULL, s->src_addr);
+	kap_print_i64(KAP_PR_JSON, "src_port", NULL, s->sport);
+	kap_cell_str(t, KAP_SC_PEER, "dst", s->dst);
+	kap_print_str(KAP_PR_JSON, "dst_addr", NULL, s->dst_addr);
+	kap_print_i64(KAP_PR_JSON, "dst_port", NULL, s->dport);
+	kap_print_i64(KAP_PR_JSON, "uid", NULL, s->uid);
+	kap_print_i64(KAP_PR_JSON, "inode", NULL, s->inode);
+	if (s->have_cgroup)
+		kap_print_u64(KAP_PR_JSON, "cgroup", NULL, s->cgroup);
 	else
-		snprintf(buf, len, "%u", v->v);
+		kap_print_null("cgroup");
+	if (v->keepalive < 0)
+		kap_cell_null(t, KAP_SC_KA, "keepalive", "?");
+	else
+		kap_cell_bool(t, KAP_SC_KA, "keepalive", v->keepalive);
+	if (s->timer) {
+		kap_open_object("timer");
+		kap_print_str(KAP_PR_JSON, "kind", NULL, timer);
+		kap_print_i64(KAP_PR_JSON, "expires_ms", NULL, s->expires);
+		kap_print_i64(KAP_PR_JSON, "retrans", NULL, s->retrans);
+		kap_close_object();
+		kap_print_ms(ms, sizeof(ms), s->expires);
+		snprintf(text, sizeof(text), "timer:(%s,%s,%u)", timer, ms, s->retrans);
+		kap_cell_str(t, KAP_SC_TIMER, NULL, text);
+	} else {
+		kap_cell_null(t, KAP_SC_TIMER, "timer", "-");
+	}
+	if (s->have_info)
+		kap_print_i64(KAP_PR_JSON, "probes_out", NULL, s->info.tcpi_probes);
+	else
+		kap_print_null("probes_out");
+	if (v->have_idle_ms) {
+		kap_print_i64(KAP_PR_JSON, "idle_ms", NULL, v->idle_ms);
+		kap_cell_str(t, KAP_SC_IDLE, NULL, kap_duration_text(v->idle_ms, text, sizeof(text)));
+	} else {
+		kap_cell_null(t, KAP_SC_IDLE, "idle_ms", "?");
+	}
+	kap_open_object("keepalive_settings");
+	kap_value_out("idle", &v->idle, a, sizeof(a));
+	kap_value_out("intvl", &v->intvl, b, sizeof(b));
+	kap_value_out("cnt", &v->cnt, c, sizeof(c));
+	kap_close_object();
+	snprintf(text, sizeof(text), "%s/%s/%s%s", a, b, c,
+		 v->idle.src == KAP_SRC_POLICY ? " pol" :
+		 v->idle.src == KAP_SRC_TIMER ? " >=" :
+		 v->idle.src == KAP_SRC_SYSCTL ? " sys" : "");
+	kap_cell_str(t, KAP_SC_SETTINGS, NULL, text);
+	if (v->policy)
+		kap_cell_str(t, KAP_SC_POLICY, "policy", v->policy->name);
+	else
+		kap_cell_null(t, KAP_SC_POLICY, "policy", "-");
+	if (at_risk_mode) {
+		kap_print_bool(KAP_PR_JSON, "at_risk", NULL, v->at_risk);
+		kap_cell_str(t, KAP_SC_RISK, "reason", v->why);
+	}
 }
 
 struct kap_row {
@@ -526,56 +545,6 @@ static int kap_row_cmp(const void *a, const void *b)
 		return (int)x->s->sport - (int)y->s->sport;
 	default:
 		return (int)x->s->state - (int)y->s->state;
-	}
-}
-
-static void kap_sockets_text(const struct kap_row *rows, size_t n, bool at_risk_mode)
-{
-	int ws = 5, wl = 17, wp = 17, wpol = 6;
-	char timer[64], idle[24], a[12], b[12], c[12], ka[64];
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		const struct kap_diag_sock *s = rows[i].s;
-		int l;
-
-		l = strlen(s->src);
-		if (l > wl)
-			wl = l;
-		l = strlen(s->dst);
-		if (l > wp)
-			wp = l;
-		if (rows[i].v.policy && (l = strlen(rows[i].v.policy->name)) > wpol)
-			wpol = l;
-		if (s->state < KAP_NR_STATES && kap_states[s->state].ss &&
-		    (l = strlen(kap_states[s->state].ss)) > ws)
-			ws = l;
-	}
-	printf("%-*s  %-*s  %-*s  %9s  %-3s  %-15s  %-*s  %s%s\n", ws, "State", wl,
-	       "Local Address:Port", wp, "Peer Address:Port", "Idle", "KA", "Idle/Intvl/Cnt",
-	       wpol, "Policy", "Timer", at_risk_mode ? "  At risk" : "");
-	for (i = 0; i < n; i++) {
-		const struct kap_diag_sock *s = rows[i].s;
-		const struct kap_verdict *v = &rows[i].v;
-
-		kap_timer_text(s, timer, sizeof(timer));
-		if (v->have_idle_ms)
-			kap_duration_text(v->idle_ms, idle, sizeof(idle));
-		else
-			snprintf(idle, sizeof(idle), "?");
-		kap_value_text(&v->idle, a, sizeof(a));
-		kap_value_text(&v->intvl, b, sizeof(b));
-		kap_value_text(&v->cnt, c, sizeof(c));
-		snprintf(ka, sizeof(ka), "%s/%s/%s%s", a, b, c,
-			 v->idle.src == KAP_SRC_POLICY ? " pol" :
-			 v->idle.src == KAP_SRC_TIMER ? " >=" :
-			 v->idle.src == KAP_SRC_SYSCTL ? " sys" : "");
-		printf("%-*s  %-*s  %-*s  %9s  %-3s  %-15s  %-*s  %s%s%s\n", ws,
-		       s->state < KAP_NR_STATES && kap_states[s->state].ss ?
-		       kap_states[s->state].ss : "?", wl, s->src, wp, s->dst, idle,
-		       v->keepalive < 0 ? "?" : v->keepalive ? "on" : "off", ka, wpol,
-		       v->policy ? v->policy->name : "-", timer,
-		       at_risk_mode ? "  " : "", at_risk_mode && v->why ? v->why : "");
 	}
 }
 
@@ -697,7 +666,7 @@ int kap_cmd_sockets(int argc, char **argv)
 	struct kap_diag_socks socks = { 0 };
 	struct kap_ctx x = { 0 };
 	struct kap_row *rows = NULL;
-	struct json_object *o, *arr;
+	struct kap_table *t;
 	char err[512];
 	size_t i, r = 0;
 	int family = 0, nsfd = -1;
@@ -838,25 +807,22 @@ int kap_cmd_sockets(int argc, char **argv)
 
 	if (kap_sort_key && r > 1)
 		qsort(rows, r, sizeof(*rows), kap_row_cmp);
-	if (kap_json) {
-		o = json_object_new_object();
-		arr = json_object_new_array();
-		for (i = 0; i < r; i++)
-			json_object_array_add(arr, kap_sock_json(rows[i].s, &rows[i].v, x.at_risk));
-		json_object_object_add(o, "sockets", arr);
-		json_object_object_add(o, "netns", json_object_new_int64(x.netns));
-		json_object_object_add(o, "netns_cookie", json_object_new_uint64(x.netns_cookie));
-		json_object_object_add(o, "policies_read", json_object_new_boolean(x.have_policies));
-		kap_json_print(o);
-		json_object_put(o);
-	} else if (!r) {
-		printf(x.at_risk ? "no connection at risk\n" :
-		       socks.n && (policy || port_filter || family || cg_filter) ?
-		       "no TCP connection matches (of %zu)\n" :
-		       "no TCP connections\n", socks.n);
-	} else {
-		kap_sockets_text(rows, r, x.at_risk);
+	kap_open_object(NULL);
+	t = kap_table_open("sockets", kap_sock_cols, x.at_risk ? KAP_SC_N : KAP_SC_N - 1);
+	for (i = 0; i < r; i++) {
+		kap_row_open(t, NULL);
+		kap_sock_out(t, rows[i].s, &rows[i].v, x.at_risk);
+		kap_row_close(t);
 	}
+	if (!kap_table_close(t))
+		kap_print_text(x.at_risk ? "no connection at risk\n" :
+			       socks.n && (policy || port_filter || family || cg_filter) ?
+			       "no TCP connection matches (of %zu)\n" : "no TCP connections\n",
+			       socks.n);
+	kap_print_i64(KAP_PR_JSON, "netns", NULL, x.netns);
+	kap_print_u64(KAP_PR_JSON, "netns_cookie", NULL, x.netns_cookie);
+	kap_print_bool(KAP_PR_JSON, "policies_read", NULL, x.have_policies);
+	kap_close_object();
 	free(rows);
 	free(socks.s);
 	kap_ctx_free(&x);
