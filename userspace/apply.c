@@ -204,18 +204,11 @@ static int kap_refuse_truncated(const char *file, const char *text, size_t len)
 /* --missing-ok and no FILE: one line (or object) saying so; exit 0. */
 static int kap_missing(const char *file)
 {
-	struct json_object *o;
-
-	if (!kap_json) {
-		printf("%s: does not exist; nothing was changed\n", file);
-		return KAP_EXIT_OK;
-	}
-	o = json_object_new_object();
-	json_object_object_add(o, "file", json_object_new_string(file));
-	json_object_object_add(o, "exists", json_object_new_boolean(false));
-	json_object_object_add(o, "applied", json_object_new_boolean(false));
-	kap_json_print(o);
-	json_object_put(o);
+	kap_open_object(NULL);
+	kap_print_str(KAP_PR_ANY, "file", "%s: does not exist; nothing was changed\n", file);
+	kap_print_bool(KAP_PR_JSON, "exists", NULL, false);
+	kap_print_bool(KAP_PR_JSON, "applied", NULL, false);
+	kap_close_object();
 	return KAP_EXIT_OK;
 }
 
@@ -524,16 +517,16 @@ static void kap_diff_print(const struct kap_conf *cf, const struct kap_live *l)
 		const struct kap_entry *e = &cf->e[i];
 
 		if (e->live < 0)
-			printf("+ %-*s  %s\n", w, e->c.name, e->spec);
+			kap_print_text("+ %-*s  %s\n", w, e->c.name, e->spec);
 		else if (kap_entry_changed(e, l))
-			printf("~ %-*s  %s -> %s\n", w, e->c.name, l->p[e->live].spec_text,
-			       e->spec);
+			kap_print_text("~ %-*s  %s -> %s\n", w, e->c.name, l->p[e->live].spec_text,
+				       e->spec);
 		if (e->moved)
-			printf("^ %-*s  moved: %ld -> %zu\n", w, e->c.name, e->live, e->pos);
+			kap_print_text("^ %-*s  moved: %ld -> %zu\n", w, e->c.name, e->live, e->pos);
 	}
 	for (i = 0; i < l->n; i++)
 		if (l->entry[i] < 0)
-			printf("- %-*s  %s\n", w, l->p[i].name, l->p[i].spec_text);
+			kap_print_text("- %-*s  %s\n", w, l->p[i].name, l->p[i].spec_text);
 }
 
 /* "FILE: 1 added, 1 changed, 2 unchanged" (no zeros), or "FILE: no change". */
@@ -549,7 +542,7 @@ static void kap_diff_summary(const char *file, const struct kap_diff *d, bool ch
 			if (v[i] && n < sizeof(buf))
 				n += snprintf(buf + n, sizeof(buf) - n, "%s%zu %s", n ? ", " : "",
 					      v[i], what[i]);
-	printf("%s: %s%s\n", file, buf, check ? " (nothing applied)" : "");
+	kap_print_text("%s: %s%s\n", file, buf, check ? " (nothing applied)" : "");
 }
 
 /* {"added": [NAME...], "removed": [...], "changed": [{...}], "moved": [{...}], "unchanged": N} */
@@ -593,44 +586,42 @@ static struct json_object *kap_diff_json(const struct kap_conf *cf, const struct
 	return o;
 }
 
-/* The outcome: the diff (if any), then the summary line scripts rely on. */
+/*
+ * The outcome: in text the diff (if any) in file order, then the summary
+ * lines scripts rely on; in JSON the policies and the changes by kind.
+ */
 static void kap_report(const char *file, const struct kap_conf *cf, const struct kap_live *l,
 		       bool check)
 {
-	struct json_object *o, *names;
 	struct kap_diff d = { 0 };
 	size_t i;
 
-	if (!l->err)
-		kap_diff_count(cf, l, &d);
-	if (kap_json) {
-		o = json_object_new_object();
-		names = json_object_new_array();
-		for (i = 0; i < cf->n; i++)
-			json_object_array_add(names, json_object_new_string(cf->e[i].c.name));
-		json_object_object_add(o, "file", json_object_new_string(file));
-		json_object_object_add(o, check ? "valid" : "applied",
-				       json_object_new_boolean(true));
-		json_object_object_add(o, "policies", names);
-		json_object_object_add(o, "changes", l->err ? NULL : kap_diff_json(cf, l, &d));
-		kap_json_print(o);
-		json_object_put(o);
-		return;
-	}
-	if (l->err == -ENODEV) {
-		printf("%s: no diff: the kapolicy module is not loaded\n", file);
-	} else if (l->err == -EACCES) {
-		printf("%s: no diff: the live specs are readable by root only\n", file);
-	} else if (l->err) {
-		printf("%s: no diff: cannot read the live table: %s\n", file, strerror(-l->err));
+	kap_open_object(NULL);
+	kap_print_str(KAP_PR_JSON, "file", NULL, file);
+	kap_print_bool(KAP_PR_JSON, check ? "valid" : "applied", NULL, true);
+	kap_open_array("policies");
+	for (i = 0; i < cf->n; i++)
+		kap_print_str(KAP_PR_JSON, NULL, NULL, cf->e[i].c.name);
+	kap_close_array();
+	if (l->err) {
+		kap_print_null("changes");
+		if (l->err == -ENODEV)
+			kap_print_text("%s: no diff: the kapolicy module is not loaded\n", file);
+		else if (l->err == -EACCES)
+			kap_print_text("%s: no diff: the live specs are readable by root only\n", file);
+		else
+			kap_print_text("%s: no diff: cannot read the live table: %s\n", file,
+				       strerror(-l->err));
 	} else {
+		kap_diff_count(cf, l, &d);
 		kap_diff_print(cf, l);
 		kap_diff_summary(file, &d, check);
+		if (kap_json)
+			kap_print_json("changes", kap_diff_json(cf, l, &d));
 	}
-	if (check)
-		printf("%s: %zu polic%s, valid\n", file, cf->n, cf->n == 1 ? "y" : "ies");
-	else
-		printf("%s: applied %zu polic%s\n", file, cf->n, cf->n == 1 ? "y" : "ies");
+	kap_print_text(check ? "%s: %zu polic%s, valid\n" : "%s: applied %zu polic%s\n", file,
+		       cf->n, cf->n == 1 ? "y" : "ies");
+	kap_close_object();
 }
 
 /* Writes one command of the transaction; on a refusal says so (with line). */

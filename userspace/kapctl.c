@@ -471,17 +471,15 @@ static int kap_print_version(void)
 	bool loaded = kap_module_loaded() && kap_sysfs_read("version", mod, sizeof(mod)) >= 0;
 
 	mod[strcspn(mod, "\n")] = '\0';
-	if (kap_json) {
-		struct json_object *o = json_object_new_object();
-
-		json_object_object_add(o, "kapctl", json_object_new_string(KAP_VERSION));
-		json_object_object_add(o, "module", loaded ? json_object_new_string(mod) : NULL);
-		kap_json_print(o);
-		json_object_put(o);
+	kap_open_object(NULL);
+	kap_print_str(KAP_PR_ANY, "kapctl", "kapctl %s\n", KAP_VERSION);
+	if (loaded) {
+		kap_print_str(KAP_PR_ANY, "module", "module %s\n", mod);
 	} else {
-		printf("kapctl %s\n", KAP_VERSION);
-		printf("module %s\n", loaded ? mod : "not loaded");
+		kap_print_null("module");
+		kap_print_text("module not loaded\n");
 	}
+	kap_close_object();
 	fflush(stdout);
 	if (loaded && strcmp(mod, KAP_VERSION))
 		kap_warn("kapctl %s and the module %s differ: install both from the same release",
