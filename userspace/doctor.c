@@ -523,124 +523,7 @@ static const char *kap_range_text(uint64_t lo_ms, uint64_t hi_ms, char *buf, siz
 	return buf;
 }
 
-/* "2 in 21-30 s, 3 in 30-34 s": the idle buckets, cut to [lo, max] */
-static void kap_buckets_text(const struct kap_deaths *d, const struct kap_finding *f)
-{
-	const struct kap_death_line *l = f->l;
-	double lo_s = floor(f->lo_ms / 1000.0), max_s = floor(l->max_ms / 1000.0);
-	bool first = true;
-	size_t i;
-
-	for (i = 0; i < d->nb; i++) {
-		double a = kap_lower(d, i), b = d->le[i];
-
-		if (!kap_is_idle_bucket(d, i) || !l->bucket[i])
-			continue;
-		if (a < lo_s)
-			a = lo_s;
-		if (b > max_s)
-			b = max_s;
-		if (a > b) {	/* min/max and buckets disagree: the buckets */
-			a = kap_lower(d, i);
-			b = d->le[i];
-		}
-		printf("%s%" PRIu64 " in %g", first ? "" : ", ", l->bucket[i], a);
-		if (!isfinite(b))
-			printf(" s or more");
-		else if (b > a)
-			printf("-%g s", b);
-		else
-			printf(" s");
-		first = false;
-	}
-}
-
-static void kap_finding_text(const struct kap_deaths *d, const struct kap_finding *f,
-			     bool fix_shown)
-{
-	const struct kap_death_line *l = f->l;
-	char range[64], twice[64];
-	uint64_t prev = 0;
-	size_t i;
-
-	printf("port %u (%s): %" PRIu64 " connection%s %s after %s idle", l->port,
-	       kap_side_text(l->side), f->idle, f->idle == 1 ? "" : "s", kap_kind_text(l->k),
-	       kap_range_text(f->lo_ms, l->max_ms, range, sizeof(range)));
-	if (f->exact)
-		printf("; none after less than %" PRIu64 " s idle", f->lo_ms / 1000);
-	if (f->brief)
-		printf(" (and %" PRIu64 " after 1 s or less: not idle deaths)", f->brief);
-	printf(".\n  idle times: ");
-	kap_buckets_text(d, f);
-	kap_range_text(f->lo_ms, 2 * f->est_ms, twice, sizeof(twice));
-	if (f->consistent)
-		printf("; consistent: %" PRIu64 " of %" PRIu64 " within %s\n", f->within, f->idle,
-		       twice);
-	else
-		printf("; spread: %s%" PRIu64 " of %" PRIu64 " within %s, the timeout may be well below %u s\n",
-		       f->within < f->idle ? "only " : "", f->within, f->idle, twice, f->est_s);
-	printf("  likely: a NAT, firewall or load balancer idle timeout of at most %u s\n",
-	       f->est_s);
-	for (i = 0; i < f->nmatch; i++) {
-		if (!i)
-			printf("  matches ");
-		else if (f->match_t[i] == prev)
-			printf(" / ");
-		else
-			printf(" (%" PRIu64 " s), ", prev);
-		printf("%s", f->match[i]->name);
-		prev = f->match_t[i];
-	}
-	if (f->nmatch)
-		printf(" (%" PRIu64 " s)\n", prev);
-	if (fix_shown) {
-		printf("  fix: as above\n");
-	} else if (f->fix_in_place) {
-		printf("  fix: in place (polic%s %s%s%s); these deaths may predate it: the counts run from the module's loading\n",
-		       f->nfix > 1 ? "ies" : "y", f->fix_name[0], f->nfix > 1 ? ", " : "",
-		       f->nfix > 1 ? f->fix_name[1] : "");
-	} else {
-		for (i = 0; i < (size_t)f->nfix; i++)
-			printf("  %s %s\n", i ? "    " : "fix:", f->fix[i]);
-	}
-	if (f->at_risk >= 0)
-		printf("  at risk now: %lld connection%s idle longer than %u s without keepalive in time (kapctl sockets --at-risk %u --port %u)\n",
-		       f->at_risk, f->at_risk == 1 ? "" : "s", f->est_s, f->est_s, l->port);
-}
-
-/* Keepalive deaths and the other line: information, no fix. */
-static void kap_note_text(const struct kap_finding *f)
-{
-	const struct kap_death_line *l = f->l;
-	char range[64];
-
-	if (l->other)
-		printf("other ports: %" PRIu64 " connection%s %s after %s idle, on ports beyond the module's port table (limits/ports_max): not diagnosed\n",
-		       f->idle, f->idle == 1 ? "" : "s", l->k < KAP_NR_DEATH_KINDS ?
-		       kap_kind_text(l->k) : l->kind,
-		       kap_range_text(f->lo_ms, l->max_ms, range, sizeof(range)));
-	else
-		printf("port %u (%s): %" PRIu64 " connection%s killed by keepalive after at least %" PRIu64 " s idle: the peer or the path was gone\n",
-		       l->port, kap_side_text(l->side), f->idle, f->idle == 1 ? "" : "s",
-		       f->lo_ms / 1000);
-}
-
-static struct json_object *kap_line_json(const struct kap_finding *f)
-{
-	const struct kap_death_line *l = f->l;
-	struct json_object *o = json_object_new_object();
-
-	if (!l->other)
-		json_object_object_add(o, "port", json_object_new_int(l->port));
-	json_object_object_add(o, "side", json_object_new_string(kap_side_names[l->side]));
-	json_object_object_add(o, "kind", json_object_new_string(l->kind));
-	json_object_object_add(o, "count", kap_json_u64(l->count));
-	json_object_object_add(o, "idle_count", kap_json_u64(f->idle));
-	json_object_object_add(o, "min_ms", kap_json_u64(l->min_ms));
-	json_object_object_add(o, "max_ms", kap_json_u64(l->max_ms));
-	return o;
-}
-
+/* A bucket bound in s: an integer, a fraction ("%g"), null for +Inf. */
 static struct json_object *kap_bound_json(double s)
 {
 	char num[32];
@@ -651,59 +534,186 @@ static struct json_object *kap_bound_json(double s)
 	return s == floor(s) ? json_object_new_int64((int64_t)s) : json_object_new_double_s(s, num);
 }
 
-static struct json_object *kap_finding_json(const struct kap_deaths *d,
-					    const struct kap_finding *f, bool sock_ok)
+/*
+ * The idle buckets with deaths: in JSON "idle_times", [{"from_s", "to_s",
+ * "count"}]; in text "2 in 21-30 s, 3 in 30-34 s", cut to [lo, max].
+ */
+static void kap_buckets_out(const struct kap_deaths *d, const struct kap_finding *f)
 {
-	struct json_object *o = kap_line_json(f), *a;
-	char line[2 * sizeof(f->fix[0]) + 8] = "";
+	const struct kap_death_line *l = f->l;
+	double lo_s = floor(f->lo_ms / 1000.0), max_s = floor(l->max_ms / 1000.0);
+	bool first = true;
+	size_t i;
+
+	kap_open_array("idle_times");
+	for (i = 0; i < d->nb; i++) {
+		double a = kap_lower(d, i), b = d->le[i];
+
+		if (!kap_is_idle_bucket(d, i) || !l->bucket[i])
+			continue;
+		kap_open_object(NULL);
+		kap_print_json("from_s", kap_json ? kap_bound_json(a) : NULL);
+		kap_print_json("to_s", kap_json ? kap_bound_json(b) : NULL);
+		kap_print_u64(KAP_PR_JSON, "count", NULL, l->bucket[i]);
+		kap_close_object();
+		if (a < lo_s)
+			a = lo_s;
+		if (b > max_s)
+			b = max_s;
+		if (a > b) {	/* min/max and buckets disagree: the buckets */
+			a = kap_lower(d, i);
+			b = d->le[i];
+		}
+		kap_print_text("%s%" PRIu64 " in %g", first ? "" : ", ", l->bucket[i], a);
+		if (!isfinite(b))
+			kap_print_text(" s or more");
+		else if (b > a)
+			kap_print_text("-%g s", b);
+		else
+			kap_print_text(" s");
+		first = false;
+	}
+	kap_close_array();
+}
+
+/* The line of the deaths file a finding is about: JSON only. */
+static void kap_line_out(const struct kap_finding *f)
+{
+	const struct kap_death_line *l = f->l;
+
+	if (!l->other)
+		kap_print_i64(KAP_PR_JSON, "port", NULL, l->port);
+	kap_print_str(KAP_PR_JSON, "side", NULL, kap_side_names[l->side]);
+	kap_print_str(KAP_PR_JSON, "kind", NULL, l->kind);
+	kap_print_u64(KAP_PR_JSON, "count", NULL, l->count);
+	kap_print_u64(KAP_PR_JSON, "idle_count", NULL, f->idle);
+	kap_print_u64(KAP_PR_JSON, "min_ms", NULL, l->min_ms);
+	kap_print_u64(KAP_PR_JSON, "max_ms", NULL, l->max_ms);
+}
+
+/*
+ * A diagnosed port: in text a paragraph (fix_shown: its fix was printed
+ * with the port's other kind already); in JSON an object of "ports".
+ * sock_ok: the at-risk count could be made.
+ */
+static void kap_finding_out(const struct kap_deaths *d, const struct kap_finding *f,
+			    bool fix_shown, bool sock_ok)
+{
+	const struct kap_death_line *l = f->l;
+	char range[64], twice[64], line[2 * sizeof(f->fix[0]) + 8] = "";
+	uint64_t prev = 0;
 	size_t i, n = 0;
 
-	json_object_object_add(o, "min_exact", json_object_new_boolean(f->exact));
-	json_object_object_add(o, "estimate_s", json_object_new_int64(f->est_s));
-	json_object_object_add(o, "within_2x", kap_json_u64(f->within));
-	json_object_object_add(o, "consistent", json_object_new_boolean(f->consistent));
-	a = json_object_new_array();
-	for (i = 0; i < d->nb; i++) {
-		struct json_object *b;
+	kap_line_out(f);
+	kap_print_text("port %u (%s): %" PRIu64 " connection%s %s after %s idle", l->port,
+		       kap_side_text(l->side), f->idle, f->idle == 1 ? "" : "s",
+		       kap_kind_text(l->k), kap_range_text(f->lo_ms, l->max_ms, range,
+							   sizeof(range)));
+	if (f->exact)
+		kap_print_text("; none after less than %" PRIu64 " s idle", f->lo_ms / 1000);
+	if (f->brief)
+		kap_print_text(" (and %" PRIu64 " after 1 s or less: not idle deaths)", f->brief);
+	kap_print_bool(KAP_PR_JSON, "min_exact", NULL, f->exact);
+	kap_print_i64(KAP_PR_JSON, "estimate_s", NULL, f->est_s);
+	kap_print_u64(KAP_PR_JSON, "within_2x", NULL, f->within);
+	kap_print_bool(KAP_PR_JSON, "consistent", NULL, f->consistent);
 
-		if (!kap_is_idle_bucket(d, i) || !f->l->bucket[i])
-			continue;
-		b = json_object_new_object();
-		json_object_object_add(b, "from_s", kap_bound_json(kap_lower(d, i)));
-		json_object_object_add(b, "to_s", kap_bound_json(d->le[i]));
-		json_object_object_add(b, "count", kap_json_u64(f->l->bucket[i]));
-		json_object_array_add(a, b);
+	kap_print_text(".\n  idle times: ");
+	kap_buckets_out(d, f);
+	kap_range_text(f->lo_ms, 2 * f->est_ms, twice, sizeof(twice));
+	if (f->consistent)
+		kap_print_text("; consistent: %" PRIu64 " of %" PRIu64 " within %s\n", f->within,
+			       f->idle, twice);
+	else
+		kap_print_text("; spread: %s%" PRIu64 " of %" PRIu64 " within %s, the timeout may be well below %u s\n",
+			       f->within < f->idle ? "only " : "", f->within, f->idle, twice,
+			       f->est_s);
+	kap_print_text("  likely: a NAT, firewall or load balancer idle timeout of at most %u s\n",
+		       f->est_s);
+
+	/* "matches a / b (60 s), c (50 s)": presets of one timeout together */
+	kap_open_array("presets");
+	for (i = 0; i < f->nmatch; i++) {
+		kap_print_str(KAP_PR_JSON, NULL, NULL, f->match[i]->name);
+		if (!i)
+			kap_print_text("  matches ");
+		else if (f->match_t[i] == prev)
+			kap_print_text(" / ");
+		else
+			kap_print_text(" (%" PRIu64 " s), ", prev);
+		kap_print_text("%s", f->match[i]->name);
+		prev = f->match_t[i];
 	}
-	json_object_object_add(o, "idle_times", a);
-	a = json_object_new_array();
-	for (i = 0; i < f->nmatch; i++)
-		json_object_array_add(a, json_object_new_string(f->match[i]->name));
-	json_object_object_add(o, "presets", a);
+	kap_close_array();
+	if (f->nmatch)
+		kap_print_text(" (%" PRIu64 " s)\n", prev);
+
 	/* "fix": one shell command line; "fix_commands": one per policy */
-	a = json_object_new_array();
 	for (i = 0; i < (size_t)f->nfix; i++) {
-		json_object_array_add(a, json_object_new_string(f->fix[i]));
 		snprintf(line + n, sizeof(line) - n, "%s%s", i ? " && " : "", f->fix[i]);
 		n = strlen(line);
 	}
-	json_object_object_add(o, "fix", json_object_new_string(line));
-	json_object_object_add(o, "fix_commands", a);
-	json_object_object_add(o, "fix_in_place", json_object_new_boolean(f->fix_in_place));
-	json_object_object_add(o, "at_risk", sock_ok && f->at_risk >= 0 ?
-			       json_object_new_int64(f->at_risk) : NULL);
-	return o;
+	kap_print_str(KAP_PR_JSON, "fix", NULL, line);
+	kap_open_array("fix_commands");
+	for (i = 0; i < (size_t)f->nfix; i++) {
+		kap_print_str(KAP_PR_JSON, NULL, NULL, f->fix[i]);
+		if (!fix_shown && !f->fix_in_place)
+			kap_print_text("  %s %s\n", i ? "    " : "fix:", f->fix[i]);
+	}
+	kap_close_array();
+	if (fix_shown)
+		kap_print_text("  fix: as above\n");
+	else if (f->fix_in_place)
+		kap_print_text("  fix: in place (polic%s %s%s%s); these deaths may predate it: the counts run from the module's loading\n",
+			       f->nfix > 1 ? "ies" : "y", f->fix_name[0], f->nfix > 1 ? ", " : "",
+			       f->nfix > 1 ? f->fix_name[1] : "");
+	kap_print_bool(KAP_PR_JSON, "fix_in_place", NULL, f->fix_in_place);
+
+	if (sock_ok && f->at_risk >= 0)
+		kap_print_i64(KAP_PR_JSON, "at_risk", NULL, f->at_risk);
+	else
+		kap_print_null("at_risk");
+	if (f->at_risk >= 0)
+		kap_print_text("  at risk now: %lld connection%s idle longer than %u s without keepalive in time (kapctl sockets --at-risk %u --port %u)\n",
+			       f->at_risk, f->at_risk == 1 ? "" : "s", f->est_s, f->est_s, l->port);
 }
 
-static struct json_object *kap_skipped_json(const struct kap_death_line *l, const char *why)
+/*
+ * Keepalive deaths and the other line: information, no fix.  JSON: the
+ * line, in "keepalive" or "other".
+ */
+static void kap_note_out(const struct kap_finding *f)
 {
-	struct json_object *o = json_object_new_object();
+	const struct kap_death_line *l = f->l;
+	char range[64];
 
-	json_object_object_add(o, "port", json_object_new_int(l->port));
-	json_object_object_add(o, "side", json_object_new_string(kap_side_names[l->side]));
-	json_object_object_add(o, "kind", json_object_new_string(l->kind));
-	json_object_object_add(o, "count", kap_json_u64(l->count));
-	json_object_object_add(o, "reason", json_object_new_string(why));
-	return o;
+	kap_line_out(f);
+	if (l->other)
+		kap_print_text("other ports: %" PRIu64 " connection%s %s after %s idle, on ports beyond the module's port table (limits/ports_max): not diagnosed\n",
+			       f->idle, f->idle == 1 ? "" : "s", l->k < KAP_NR_DEATH_KINDS ?
+			       kap_kind_text(l->k) : l->kind,
+			       kap_range_text(f->lo_ms, l->max_ms, range, sizeof(range)));
+	else
+		kap_print_text("port %u (%s): %" PRIu64 " connection%s killed by keepalive after at least %" PRIu64 " s idle: the peer or the path was gone\n",
+			       l->port, kap_side_text(l->side), f->idle, f->idle == 1 ? "" : "s",
+			       f->lo_ms / 1000);
+}
+
+/* A line not diagnosed, and why: JSON only ("skipped"). */
+struct kap_skip {
+	const struct kap_death_line *l;
+	const char *why;
+};
+
+static void kap_skipped_out(const struct kap_skip *sk)
+{
+	kap_open_object(NULL);
+	kap_print_i64(KAP_PR_JSON, "port", NULL, sk->l->port);
+	kap_print_str(KAP_PR_JSON, "side", NULL, kap_side_names[sk->l->side]);
+	kap_print_str(KAP_PR_JSON, "kind", NULL, sk->l->kind);
+	kap_print_u64(KAP_PR_JSON, "count", NULL, sk->l->count);
+	kap_print_str(KAP_PR_JSON, "reason", NULL, sk->why);
+	kap_close_object();
 }
 
 /* port order, then the file's order of kinds (reset retrans keepalive), other last */
@@ -730,8 +740,8 @@ int kap_cmd_doctor(int argc, char **argv)
 	struct kap_finding *found = NULL, *notes = NULL;
 	struct kap_at_risk_scan *scan = NULL;
 	struct kap_policy_info *pols = NULL;
-	struct json_object *o, *ports, *ka, *other, *skipped;
-	size_t nfound = 0, nnotes = 0, npol = 0, i, j;
+	struct kap_skip *skipped = NULL;
+	size_t nfound = 0, nnotes = 0, nskipped = 0, npol = 0, i, j;
 	unsigned int lo = 0, hi = 0;
 	bool port_filter = false;
 	uint64_t min_count = 2;
@@ -771,12 +781,8 @@ int kap_cmd_doctor(int argc, char **argv)
 	sorted = calloc(d.n + 1, sizeof(*sorted));
 	found = calloc(d.n + 1, sizeof(*found));
 	notes = calloc(d.n + 1, sizeof(*notes));
-	o = json_object_new_object();
-	ports = json_object_new_array();
-	ka = json_object_new_array();
-	other = json_object_new_array();
-	skipped = json_object_new_array();
-	if (!sorted || !found || !notes) {
+	skipped = calloc(d.n + 1, sizeof(*skipped));
+	if (!sorted || !found || !notes || !skipped) {
 		ret = kap_fail("out of memory");
 		goto out;
 	}
@@ -795,12 +801,12 @@ int kap_cmd_doctor(int argc, char **argv)
 			continue;	/* a kind of a newer module */
 		if (!kap_examine(&d, l, &f)) {
 			if (!l->other)
-				json_object_array_add(skipped, kap_skipped_json(l, "not_idle"));
+				skipped[nskipped++] = (struct kap_skip){ l, "not_idle" };
 			continue;
 		}
 		if (f.idle < min_count) {
 			if (!l->other)
-				json_object_array_add(skipped, kap_skipped_json(l, "min_count"));
+				skipped[nskipped++] = (struct kap_skip){ l, "min_count" };
 			continue;
 		}
 		if (kap_diagnosed(l))
@@ -827,44 +833,49 @@ int kap_cmd_doctor(int argc, char **argv)
 		kap_warn("at risk now: cannot count the connections: sock_diag: %s",
 			 strerror(-sock_err));
 
-	if (kap_json) {
-		for (i = 0; i < nfound; i++)
-			json_object_array_add(ports, kap_finding_json(&d, &found[i], !sock_err));
-		for (i = 0; i < nnotes; i++)
-			json_object_array_add(notes[i].l->other ? other : ka,
-					      kap_line_json(&notes[i]));
-		json_object_object_add(o, "ports", json_object_get(ports));
-		json_object_object_add(o, "keepalive", json_object_get(ka));
-		json_object_object_add(o, "other", json_object_get(other));
-		json_object_object_add(o, "skipped", json_object_get(skipped));
-		json_object_object_add(o, "min_count", json_object_new_int64(min_count));
-		json_object_object_add(o, "at_risk_error", sock_err ?
-				       json_object_new_string(strerror(-sock_err)) : NULL);
-		kap_json_print(o);
-	} else {
-		for (i = 0; i < nfound; i++) {
-			bool shown = false;
+	kap_open_object(NULL);
+	kap_open_array("ports");
+	for (i = 0; i < nfound; i++) {
+		bool shown = false;
 
-			/* a port with reset and retrans deaths has one fix */
-			for (j = 0; j < i; j++)
-				if (found[j].l->port == found[i].l->port)
-					shown = true;
-			kap_finding_text(&d, &found[i], shown);
-		}
-		for (i = 0; i < nnotes; i++)
-			kap_note_text(&notes[i]);
-		if (!nfound)
-			printf(nnotes ? "no connection was reset or timed out after idle: nothing to fix\n" :
-			       "no idle connection deaths: nothing to fix\n");
+		/* a port with reset and retrans deaths has one fix */
+		for (j = 0; j < i; j++)
+			if (found[j].l->port == found[i].l->port)
+				shown = true;
+		kap_open_object(NULL);
+		kap_finding_out(&d, &found[i], shown, !sock_err);
+		kap_close_object();
 	}
+	kap_close_array();
+	/* the notes: keepalive deaths by port, then the other line (sorted last) */
+	kap_open_array("keepalive");
+	for (i = 0; i < nnotes && !notes[i].l->other; i++) {
+		kap_open_object(NULL);
+		kap_note_out(&notes[i]);
+		kap_close_object();
+	}
+	kap_close_array();
+	kap_open_array("other");
+	for (; i < nnotes; i++) {
+		kap_open_object(NULL);
+		kap_note_out(&notes[i]);
+		kap_close_object();
+	}
+	kap_close_array();
+	kap_open_array("skipped");
+	for (i = 0; i < nskipped; i++)
+		kap_skipped_out(&skipped[i]);
+	kap_close_array();
+	kap_print_u64(KAP_PR_JSON, "min_count", NULL, min_count);
+	kap_print_str(KAP_PR_JSON, "at_risk_error", NULL, sock_err ? strerror(-sock_err) : NULL);
+	if (!nfound)
+		kap_print_text(nnotes ? "no connection was reset or timed out after idle: nothing to fix\n" :
+			       "no idle connection deaths: nothing to fix\n");
+	kap_close_object();
 	ret = KAP_EXIT_OK;
 out:
-	json_object_put(ports);
-	json_object_put(ka);
-	json_object_put(other);
-	json_object_put(skipped);
-	json_object_put(o);
 	kap_at_risk_close(scan);
+	free(skipped);
 	free(pols);
 	free(sorted);
 	free(found);
