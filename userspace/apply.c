@@ -545,45 +545,51 @@ static void kap_diff_summary(const char *file, const struct kap_diff *d, bool ch
 	kap_print_text("%s: %s%s\n", file, buf, check ? " (nothing applied)" : "");
 }
 
-/* {"added": [NAME...], "removed": [...], "changed": [{...}], "moved": [{...}], "unchanged": N} */
-static struct json_object *kap_diff_json(const struct kap_conf *cf, const struct kap_live *l,
-					 const struct kap_diff *d)
+/*
+ * JSON only: "changes": {"added": [NAME...], "removed": [...], "changed":
+ * [{...}], "moved": [{...}], "unchanged": N}
+ */
+static void kap_diff_json(const struct kap_conf *cf, const struct kap_live *l,
+			  const struct kap_diff *d)
 {
-	struct json_object *o = json_object_new_object(), *added = json_object_new_array(),
-			   *removed = json_object_new_array(), *changed = json_object_new_array(),
-			   *moved = json_object_new_array(), *x;
+	const struct kap_entry *e;
 	size_t i;
 
-	for (i = 0; i < cf->n; i++) {
-		const struct kap_entry *e = &cf->e[i];
-
-		if (e->live < 0)
-			json_object_array_add(added, json_object_new_string(e->c.name));
-		if (kap_entry_changed(e, l)) {
-			x = json_object_new_object();
-			json_object_object_add(x, "name", json_object_new_string(e->c.name));
-			json_object_object_add(x, "old",
-					       json_object_new_string(l->p[e->live].spec_text));
-			json_object_object_add(x, "new", json_object_new_string(e->spec));
-			json_object_array_add(changed, x);
-		}
-		if (e->moved) {
-			x = json_object_new_object();
-			json_object_object_add(x, "name", json_object_new_string(e->c.name));
-			json_object_object_add(x, "from", json_object_new_int64(e->live));
-			json_object_object_add(x, "to", json_object_new_int64(e->pos));
-			json_object_array_add(moved, x);
-		}
-	}
+	kap_open_object("changes");
+	kap_open_array("added");
+	for (i = 0; i < cf->n; i++)
+		if (cf->e[i].live < 0)
+			kap_print_str(KAP_PR_JSON, NULL, NULL, cf->e[i].c.name);
+	kap_close_array();
+	kap_open_array("removed");
 	for (i = 0; i < l->n; i++)
 		if (l->entry[i] < 0)
-			json_object_array_add(removed, json_object_new_string(l->p[i].name));
-	json_object_object_add(o, "added", added);
-	json_object_object_add(o, "removed", removed);
-	json_object_object_add(o, "changed", changed);
-	json_object_object_add(o, "moved", moved);
-	json_object_object_add(o, "unchanged", json_object_new_int64(d->unchanged));
-	return o;
+			kap_print_str(KAP_PR_JSON, NULL, NULL, l->p[i].name);
+	kap_close_array();
+	kap_open_array("changed");
+	for (e = cf->e; e < cf->e + cf->n; e++) {
+		if (!kap_entry_changed(e, l))
+			continue;
+		kap_open_object(NULL);
+		kap_print_str(KAP_PR_JSON, "name", NULL, e->c.name);
+		kap_print_str(KAP_PR_JSON, "old", NULL, l->p[e->live].spec_text);
+		kap_print_str(KAP_PR_JSON, "new", NULL, e->spec);
+		kap_close_object();
+	}
+	kap_close_array();
+	kap_open_array("moved");
+	for (e = cf->e; e < cf->e + cf->n; e++) {
+		if (!e->moved)
+			continue;
+		kap_open_object(NULL);
+		kap_print_str(KAP_PR_JSON, "name", NULL, e->c.name);
+		kap_print_i64(KAP_PR_JSON, "from", NULL, e->live);
+		kap_print_u64(KAP_PR_JSON, "to", NULL, e->pos);
+		kap_close_object();
+	}
+	kap_close_array();
+	kap_print_u64(KAP_PR_JSON, "unchanged", NULL, d->unchanged);
+	kap_close_object();
 }
 
 /*
@@ -616,8 +622,7 @@ static void kap_report(const char *file, const struct kap_conf *cf, const struct
 		kap_diff_count(cf, l, &d);
 		kap_diff_print(cf, l);
 		kap_diff_summary(file, &d, check);
-		if (kap_json)
-			kap_print_json("changes", kap_diff_json(cf, l, &d));
+		kap_diff_json(cf, l, &d);
 	}
 	kap_print_text(check ? "%s: %zu polic%s, valid\n" : "%s: applied %zu polic%s\n", file,
 		       cf->n, cf->n == 1 ? "y" : "ies");

@@ -523,17 +523,6 @@ static const char *kap_range_text(uint64_t lo_ms, uint64_t hi_ms, char *buf, siz
 	return buf;
 }
 
-/* A bucket bound in s: an integer, a fraction ("%g"), null for +Inf. */
-static struct json_object *kap_bound_json(double s)
-{
-	char num[32];
-
-	if (!isfinite(s))
-		return NULL;
-	snprintf(num, sizeof(num), "%g", s);
-	return s == floor(s) ? json_object_new_int64((int64_t)s) : json_object_new_double_s(s, num);
-}
-
 /*
  * The idle buckets with deaths: in JSON "idle_times", [{"from_s", "to_s",
  * "count"}]; in text "2 in 21-30 s, 3 in 30-34 s", cut to [lo, max].
@@ -552,8 +541,8 @@ static void kap_buckets_out(const struct kap_deaths *d, const struct kap_finding
 		if (!kap_is_idle_bucket(d, i) || !l->bucket[i])
 			continue;
 		kap_open_object(NULL);
-		kap_print_json("from_s", kap_json ? kap_bound_json(a) : NULL);
-		kap_print_json("to_s", kap_json ? kap_bound_json(b) : NULL);
+		kap_print_seconds("from_s", a);
+		kap_print_seconds("to_s", b);
 		kap_print_u64(KAP_PR_JSON, "count", NULL, l->bucket[i]);
 		kap_close_object();
 		if (a < lo_s)

@@ -99,7 +99,7 @@ void kap_print_u64(enum kap_pr pr, const char *key, const char *fmt, uint64_t v)
 void kap_print_i64(enum kap_pr pr, const char *key, const char *fmt, int64_t v);
 void kap_print_bool(enum kap_pr pr, const char *key, const char *fmt, bool v);
 void kap_print_null(const char *key);
-void kap_print_json(const char *key, struct json_object *v);
+void kap_print_seconds(const char *key, double s);
 void kap_print_text(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* A table's column: heading, least width, flags. */
@@ -181,7 +181,7 @@ int kap_build_add(const char *name, char **words, int n, char *cmd, size_t size,
 		  struct kap_command *c, char *err, size_t errlen);
 void kap_control_refusal(const struct kap_command *c, int err, char *msg,
 			 size_t len);
-struct json_object *kap_spec_json(const struct kap_spec *s);
+void kap_spec_out(const char *key, const struct kap_spec *s);
 
 /*
  * Presets (preset=NAME, or timeout:SECONDS): keepalive timing for a

@@ -14,6 +14,7 @@
  * as their widest value, in JSON mode it is an array of objects.
  */
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -364,13 +365,16 @@ void kap_print_null(const char *key)
 		kap_out_add(key, NULL);
 }
 
-/* JSON only: a value built elsewhere (consumed; NULL: null) */
-void kap_print_json(const char *key, struct json_object *v)
+/* JSON only: seconds, whole (1) or not (0.25, as "%g" has it); +Inf null */
+void kap_print_seconds(const char *key, double s)
 {
-	if (kap_json)
-		kap_out_add(key, v);
-	else
-		json_object_put(v);
+	char num[32];
+
+	if (!kap_json)
+		return;
+	snprintf(num, sizeof(num), "%g", s);
+	kap_out_add(key, !isfinite(s) ? NULL : s == floor(s) ? json_object_new_int64((int64_t)s) :
+			 json_object_new_double_s(s, num));
 }
 
 /* Text only: labels, headings, sentences. */

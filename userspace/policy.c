@@ -105,7 +105,7 @@ void kap_policy_out(const struct kap_policy_info *p, struct kap_table *t,
 	}
 	kap_field_str(t, col->spec, "spec", "spec:   %s\n", p->spec_text);
 	if (p->spec_ok)
-		kap_print_json("keys", kap_spec_json(&p->spec));
+		kap_spec_out("keys", &p->spec);
 	if (!t) {
 		kap_print_text("counters:\n");
 		kap_counters_out("stats", NULL, "  ", &p->stats);

@@ -961,49 +961,46 @@ void kap_control_refusal(const struct kap_command *c, int err, char *msg, size_t
 	snprintf(msg, len, "cannot %s: %s", what, why);
 }
 
-static struct json_object *kap_range_json(const struct kap_port_range *r)
+static void kap_range_out(const char *key, const struct kap_port_range *r)
 {
-	struct json_object *o = json_object_new_object();
-
-	json_object_object_add(o, "from", json_object_new_int(r->lo));
-	json_object_object_add(o, "to", json_object_new_int(r->hi));
-	return o;
+	kap_open_object(key);
+	kap_print_i64(KAP_PR_JSON, "from", NULL, r->lo);
+	kap_print_i64(KAP_PR_JSON, "to", NULL, r->hi);
+	kap_close_object();
 }
 
-/* A spec's keys as JSON: the keys given, with typed values. */
-struct json_object *kap_spec_json(const struct kap_spec *s)
+/* JSON only: a spec's keys, the keys given, with typed values, under key. */
+void kap_spec_out(const char *key, const struct kap_spec *s)
 {
-	struct json_object *o = json_object_new_object();
-
+	kap_open_object(key);
 #define KAP_HAS(k)	(s->keys & KAP_KEY_BIT(k))
 	if (KAP_HAS(KAP_KEY_FAMILY))
-		json_object_object_add(o, "family", json_object_new_int(s->family));
+		kap_print_i64(KAP_PR_JSON, "family", NULL, s->family);
 	if (KAP_HAS(KAP_KEY_LPORT))
-		json_object_object_add(o, "lport", kap_range_json(&s->lport));
+		kap_range_out("lport", &s->lport);
 	if (KAP_HAS(KAP_KEY_RPORT))
-		json_object_object_add(o, "rport", kap_range_json(&s->rport));
+		kap_range_out("rport", &s->rport);
 	if (KAP_HAS(KAP_KEY_CGROUP))
-		json_object_object_add(o, "cgroup", kap_json_u64(s->cgroup));
+		kap_print_u64(KAP_PR_JSON, "cgroup", NULL, s->cgroup);
 	if (KAP_HAS(KAP_KEY_NETNS))
-		json_object_object_add(o, "netns", json_object_new_uint64(s->netns));
+		kap_print_u64(KAP_PR_JSON, "netns", NULL, s->netns);
 	if (KAP_HAS(KAP_KEY_IDLE))
-		json_object_object_add(o, "idle", json_object_new_int(s->idle));
+		kap_print_i64(KAP_PR_JSON, "idle", NULL, s->idle);
 	if (KAP_HAS(KAP_KEY_INTVL))
-		json_object_object_add(o, "intvl", json_object_new_int(s->intvl));
+		kap_print_i64(KAP_PR_JSON, "intvl", NULL, s->intvl);
 	if (KAP_HAS(KAP_KEY_CNT))
-		json_object_object_add(o, "cnt", json_object_new_int(s->cnt));
-	if (KAP_HAS(KAP_KEY_USER_TIMEOUT))
-		json_object_object_add(o, "user_timeout", s->user_timeout_auto ?
-				       json_object_new_string("auto") :
-				       json_object_new_int64(s->user_timeout));
+		kap_print_i64(KAP_PR_JSON, "cnt", NULL, s->cnt);
+	if (KAP_HAS(KAP_KEY_USER_TIMEOUT) && s->user_timeout_auto)
+		kap_print_str(KAP_PR_JSON, "user_timeout", NULL, "auto");
+	else if (KAP_HAS(KAP_KEY_USER_TIMEOUT))
+		kap_print_i64(KAP_PR_JSON, "user_timeout", NULL, s->user_timeout);
 	if (KAP_HAS(KAP_KEY_KEEPALIVE))
-		json_object_object_add(o, "keepalive", json_object_new_boolean(true));
-	json_object_object_add(o, "mode", json_object_new_string(
-			       s->mode == KAP_MODE_OVERRIDE ? "override" : "fill"));
+		kap_print_bool(KAP_PR_JSON, "keepalive", NULL, true);
+	kap_print_str(KAP_PR_JSON, "mode", NULL, s->mode == KAP_MODE_OVERRIDE ? "override" : "fill");
 	if (KAP_HAS(KAP_KEY_ORDER))
-		json_object_object_add(o, "order", json_object_new_int64(s->order));
+		kap_print_i64(KAP_PR_JSON, "order", NULL, s->order);
 #undef KAP_HAS
-	return o;
+	kap_close_object();
 }
 
 static int kap_policy_cmp(const void *a, const void *b)

@@ -350,48 +350,44 @@ static void kap_deaths_prom(const struct kap_deaths *d, bool filter, unsigned in
 	}
 }
 
-/* "deaths": {"le": [1, 2, ..., null], "lines": [...], "other": [...]} */
-static struct json_object *kap_deaths_json(const struct kap_deaths *d, bool filter,
-					   unsigned int lo, unsigned int hi)
+/* JSON only: "deaths": {"le": [1, 2, ..., null], "lines": [...], "other": [...]} */
+static void kap_deaths_out(const struct kap_deaths *d, bool filter, unsigned int lo,
+			   unsigned int hi)
 {
-	struct json_object *o = json_object_new_object(), *le = json_object_new_array();
-	struct json_object *lines = json_object_new_array(), *other = json_object_new_array();
+	bool other = false;
 	size_t i, b;
 
-	for (b = 0; b < d->nb; b++) {
-		char num[32];
+	kap_open_object("deaths");
+	kap_open_array("le");
+	for (b = 0; b < d->nb; b++)
+		kap_print_seconds(NULL, d->le[b]);
+	kap_close_array();
+	do {
+		kap_open_array(other ? "other" : "lines");
+		for (i = 0; i < d->n; i++) {
+			const struct kap_death_line *l = &d->l[i];
 
-		snprintf(num, sizeof(num), "%g", d->le[b]);
-		json_object_array_add(le, !isfinite(d->le[b]) ? NULL :
-				      d->le[b] == floor(d->le[b]) ?
-				      json_object_new_int64((int64_t)d->le[b]) :
-				      json_object_new_double_s(d->le[b], num));
-	}
-	for (i = 0; i < d->n; i++) {
-		const struct kap_death_line *l = &d->l[i];
-		struct json_object *e, *bk;
-
-		if (!kap_death_in(l, filter, lo, hi))
-			continue;
-		e = json_object_new_object();
-		if (!l->other)
-			json_object_object_add(e, "port", json_object_new_int(l->port));
-		json_object_object_add(e, "kind", json_object_new_string(l->kind));
-		json_object_object_add(e, "side", json_object_new_string(kap_side_names[l->side]));
-		json_object_object_add(e, "count", kap_json_u64(l->count));
-		json_object_object_add(e, "sum_ms", kap_json_u64(l->sum_ms));
-		json_object_object_add(e, "min_ms", kap_json_u64(l->min_ms));
-		json_object_object_add(e, "max_ms", kap_json_u64(l->max_ms));
-		bk = json_object_new_array();
-		for (b = 0; b < d->nb; b++)
-			json_object_array_add(bk, kap_json_u64(l->bucket[b]));
-		json_object_object_add(e, "buckets", bk);
-		json_object_array_add(l->other ? other : lines, e);
-	}
-	json_object_object_add(o, "le", le);
-	json_object_object_add(o, "lines", lines);
-	json_object_object_add(o, "other", other);
-	return o;
+			if (l->other != other || !kap_death_in(l, filter, lo, hi))
+				continue;
+			kap_open_object(NULL);
+			if (!l->other)
+				kap_print_i64(KAP_PR_JSON, "port", NULL, l->port);
+			kap_print_str(KAP_PR_JSON, "kind", NULL, l->kind);
+			kap_print_str(KAP_PR_JSON, "side", NULL, kap_side_names[l->side]);
+			kap_print_u64(KAP_PR_JSON, "count", NULL, l->count);
+			kap_print_u64(KAP_PR_JSON, "sum_ms", NULL, l->sum_ms);
+			kap_print_u64(KAP_PR_JSON, "min_ms", NULL, l->min_ms);
+			kap_print_u64(KAP_PR_JSON, "max_ms", NULL, l->max_ms);
+			kap_open_array("buckets");
+			for (b = 0; b < d->nb; b++)
+				kap_print_u64(KAP_PR_JSON, NULL, NULL, l->bucket[b]);
+			kap_close_array();
+			kap_close_object();
+		}
+		kap_close_array();
+		other = !other;
+	} while (other);
+	kap_close_object();
 }
 
 /* The ports view in Prometheus: a family per counter, a sample per port. */
@@ -472,7 +468,7 @@ static int kap_stats_show_ports(enum kap_format fmt, bool filter, unsigned int l
 		kap_print_text(filter ? "no activity on these ports\n" :
 			       "no port has had keepalive activity\n");
 	if (kap_json && kap_deaths_for_stats(&deaths)) {
-		kap_print_json("deaths", kap_deaths_json(&deaths, filter, lo, hi));
+		kap_deaths_out(&deaths, filter, lo, hi);
 		kap_deaths_free(&deaths);
 	}
 	kap_close_object();
