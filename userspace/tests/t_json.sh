@@ -45,11 +45,21 @@ check "status" status
 check "policy list" policy list
 check "policy show" policy show pg
 check "policy enforce" policy enforce
+check "policy enforce on" policy enforce on
 check "policy add" policy add web rport=443 idle=5m
+check "policy move" policy move web 0
+check "policy del" policy del web
+check "policy flush" policy flush
+check "policy presets" policy presets
+check "policy presets NAME" policy presets aws-nlb
 check "stats global" stats global
 check "stats ports" stats ports
 check "stats policies" stats policies
+check "stats all" stats all
+check "stats --format json" stats ports --format json
 check "apply --check" apply --check "$conf"
+check "apply" apply "$conf"
+check "apply --missing-ok" apply --missing-ok "$FAKE/none"
 check "watch --file (one object per event)" watch --file "$FAKE/trace"
 check "doctor without a deaths file (the error)" doctor
 printf '%s\n' "port kind side count sum_ms min_ms max_ms 1 30 +Inf" "6379 reset remote 2 50000 25000 25000 0 2 0" > "$FAKE/deaths"
@@ -58,8 +68,11 @@ check "stats ports with deaths" stats ports
 check "an error" policy show nosuch
 check "a usage error" policy list --bogus
 check "--version" --version
+KAPCTL_SYSFS=/nonexistent check "status without the module" status
+KAPCTL_SYSFS=/nonexistent check "--version without the module" --version
 if "$KAPCTL" sockets --port 1 > /dev/null 2>&1; then
 	check "sockets" sockets --port 1
+	check "sockets --at-risk" sockets --at-risk 1 --port 1
 else
 	skip "-j sockets: JSON with format_version" "sock_diag is not available here"
 fi

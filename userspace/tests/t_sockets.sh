@@ -82,6 +82,17 @@ fi
 out=$("$KAPCTL" -j sockets --at-risk 2 --port "$IDLE_L")
 expect_eq "--at-risk JSON: at_risk and the reason" "True keepalive off|True keepalive off" \
 	"$(jsock "$out" '"|".join("%s %s" % (s["at_risk"], s["reason"]) for s in d["sockets"])')"
+# the columns stand under their headings (Local Address:Port is wider
+# than an IPv4 address:port; At risk follows the Timer column)
+col() { awk -v s="$2" 'NR == 1 { print index($0, s) }' <<< "$1"; }
+run sockets --port "$IDLE_L"
+expect_eq "text: Peer Address:Port stands over the peer addresses" \
+	"$(col "$out" "Peer Address:Port") $(col "$out" "Peer Address:Port")" \
+	"$(tail -n +2 <<< "$out" | awk -v a="127.0.0.1:$IDLE_L" -v b="127.0.0.1:$IDLE_C" '{ print index($0, $3 == a ? a : b) }' | paste -sd ' ')"
+run sockets --at-risk 2 --port "$IDLE_L"
+expect_eq "text: At risk stands over the reasons" \
+	"$(col "$out" "At risk") $(col "$out" "At risk")" \
+	"$(tail -n +2 <<< "$out" | awk '{ print index($0, "keepalive off") }' | paste -sd ' ')"
 run sockets --at-risk 600 --port "$IDLE_L"
 expect_eq "--at-risk 600: not idle that long" "no connection at risk" "$out"
 
