@@ -245,6 +245,8 @@ struct kap_policy_cols {
 extern const struct kap_policy_cols kap_policy_lines;
 void kap_policy_out(const struct kap_policy_info *p, struct kap_table *t,
 		    const struct kap_policy_cols *col);
+void kap_policies_table(const struct kap_policy_info *p, size_t n, const char *only,
+			const struct kap_col *cols, int ncol, const struct kap_policy_cols *pc);
 void kap_counters_out(const char *key, const char *head, const char *indent,
 		      const struct kap_counters *c);
 int kap_load_policies_or_say(struct kap_policy_info **p, size_t *n);

@@ -461,65 +461,53 @@ static void kap_cell_text(struct kap_table *t, int col, const char *s)
 }
 
 /*
- * A cell: in text mode the value in column col (-1: none), in JSON mode
- * under key (NULL: none) of the object open in the row.
+ * A cell: in text mode text in column col (-1: none), in JSON mode v
+ * (consumed; NULL: null) under key (NULL: none) of the object open in the
+ * row.  The callers build v in JSON mode only.
  */
+static void kap_cell_put(struct kap_table *t, int col, const char *key, struct json_object *v,
+			 const char *text)
+{
+	if (kap_json && key)
+		kap_out_add(key, v);
+	else if (kap_json)
+		json_object_put(v);
+	else if (text)
+		kap_cell_text(t, col, text);
+}
+
+/* s NULL: null in JSON, an empty cell in text */
 void kap_cell_str(struct kap_table *t, int col, const char *key, const char *s)
 {
-	if (kap_json) {
-		if (key)
-			kap_out_add(key, s ? json_object_new_string(s) : NULL);
-	} else if (s) {
-		kap_cell_text(t, col, s);
-	}
+	kap_cell_put(t, col, key, kap_json && s ? json_object_new_string(s) : NULL, s);
 }
 
 void kap_cell_u64(struct kap_table *t, int col, const char *key, uint64_t v)
 {
 	char num[24];
 
-	if (kap_json) {
-		if (key)
-			kap_out_add(key, kap_json_u64(v));
-		return;
-	}
 	snprintf(num, sizeof(num), "%" PRIu64, v);
-	kap_cell_text(t, col, num);
+	kap_cell_put(t, col, key, kap_json ? kap_json_u64(v) : NULL, num);
 }
 
 void kap_cell_i64(struct kap_table *t, int col, const char *key, int64_t v)
 {
 	char num[24];
 
-	if (kap_json) {
-		if (key)
-			kap_out_add(key, json_object_new_int64(v));
-		return;
-	}
 	snprintf(num, sizeof(num), "%" PRId64, v);
-	kap_cell_text(t, col, num);
+	kap_cell_put(t, col, key, kap_json ? json_object_new_int64(v) : NULL, num);
 }
 
 /* on or off in text, true or false in JSON */
 void kap_cell_bool(struct kap_table *t, int col, const char *key, bool v)
 {
-	if (kap_json) {
-		if (key)
-			kap_out_add(key, json_object_new_boolean(v));
-	} else {
-		kap_cell_text(t, col, v ? "on" : "off");
-	}
+	kap_cell_put(t, col, key, kap_json ? json_object_new_boolean(v) : NULL, v ? "on" : "off");
 }
 
 /* null in JSON, text (what stands for "none" or "not known") in text */
 void kap_cell_null(struct kap_table *t, int col, const char *key, const char *text)
 {
-	if (kap_json) {
-		if (key)
-			kap_out_add(key, NULL);
-	} else {
-		kap_cell_text(t, col, text);
-	}
+	kap_cell_put(t, col, key, NULL, text);
 }
 
 static void kap_table_line(const struct kap_table *t, const int *w, char *const *cell)

@@ -125,6 +125,27 @@ const struct kap_policy_cols kap_policy_lines = {
 };
 
 /*
+ * A table of policies under key "policies" (only: that one, NULL: all),
+ * in the columns pc names; "no policies" in text when there is none.
+ */
+void kap_policies_table(const struct kap_policy_info *p, size_t n, const char *only,
+			const struct kap_col *cols, int ncol, const struct kap_policy_cols *pc)
+{
+	struct kap_table *t = kap_table_open("policies", cols, ncol);
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (only && strcmp(p[i].name, only))
+			continue;
+		kap_row_open(t, NULL);
+		kap_policy_out(&p[i], t, pc);
+		kap_row_close(t);
+	}
+	if (!kap_table_close(t))
+		kap_print_text("no policies\n");
+}
+
+/*
  * The changing commands print nothing in text mode, {"command": "..."} in
  * JSON mode, with the policy added (if it could be read back).
  */
@@ -248,9 +269,8 @@ int kap_cmd_policy_list(int argc, char **argv)
 	};
 	struct kap_policy_cols pc = kap_policy_lines;
 	struct kap_policy_info *p;
-	struct kap_table *t;
 	int ret, first;
-	size_t n, i;
+	size_t n;
 
 	ret = kap_args(argc, argv, 0, 0, "", &first);
 	if (ret >= 0)
@@ -265,14 +285,7 @@ int kap_cmd_policy_list(int argc, char **argv)
 	pc.counter[KAP_TIMEOUTS] = 5;
 	pc.spec = 6;
 	kap_open_object(NULL);
-	t = kap_table_open("policies", cols, ARRAY_SIZE(cols));
-	for (i = 0; i < n; i++) {
-		kap_row_open(t, NULL);
-		kap_policy_out(&p[i], t, &pc);
-		kap_row_close(t);
-	}
-	if (!kap_table_close(t))
-		kap_print_text("no policies\n");
+	kap_policies_table(p, n, NULL, cols, ARRAY_SIZE(cols), &pc);
 	kap_close_object();
 	free(p);
 	return KAP_EXIT_OK;

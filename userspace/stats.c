@@ -390,36 +390,64 @@ static void kap_deaths_out(const struct kap_deaths *d, bool filter, unsigned int
 	kap_close_object();
 }
 
-/* The ports view in Prometheus: a family per counter, a sample per port. */
-static void kap_ports_prom(const struct kap_port_line *lines, size_t n, bool filter,
-			   unsigned int lo, unsigned int hi)
+/* A sample's label value and its counters (the ports and policies views). */
+struct kap_prom_row {
+	char value[KAP_NAME_MAX];
+	const struct kap_counters *c;
+};
+
+/*
+ * A family per counter, kapolicy_VIEW_COUNTER_total, with a sample per row
+ * that has the counter, labelled LABEL="value".
+ */
+static void kap_prom_rows(const char *view, const char *label, const struct kap_prom_row *r,
+			  size_t n)
 {
-	struct kap_deaths deaths;
+	char name[128];
 	size_t i;
 	int k;
 
 	for (k = 0; k < KAP_NR_COUNTERS; k++) {
-		char name[128];
 		bool head = false;
 
-		snprintf(name, sizeof(name), "kapolicy_port_%s_total", kap_counter_names[k]);
+		snprintf(name, sizeof(name), "kapolicy_%s_%s_total", view, kap_counter_names[k]);
 		for (i = 0; i < n; i++) {
-			if (!lines[i].c.have[k] || !kap_port_in(&lines[i], filter, lo, hi))
+			if (!r[i].c->have[k])
 				continue;
 			if (!head)
 				kap_prom_family(name, kap_counter_help[k], true);
 			head = true;
-			if (lines[i].other)
-				printf("%s{port=\"other\"} %" PRIu64 "\n", name, lines[i].c.v[k]);
-			else
-				printf("%s{port=\"%u\"} %" PRIu64 "\n", name, lines[i].port,
-				       lines[i].c.v[k]);
+			printf("%s{%s=\"%s\"} %" PRIu64 "\n", name, label, r[i].value, r[i].c->v[k]);
 		}
 	}
+}
+
+/* The ports view in Prometheus: the counters, then the idle-death histograms. */
+static int kap_ports_prom(const struct kap_port_line *lines, size_t n, bool filter,
+			  unsigned int lo, unsigned int hi)
+{
+	struct kap_prom_row *rows = calloc(n + 1, sizeof(*rows));
+	struct kap_deaths deaths;
+	size_t i, r = 0;
+
+	if (!rows)
+		return kap_fail("out of memory");
+	for (i = 0; i < n; i++) {
+		if (!kap_port_in(&lines[i], filter, lo, hi))
+			continue;
+		if (lines[i].other)
+			snprintf(rows[r].value, sizeof(rows[r].value), "other");
+		else
+			snprintf(rows[r].value, sizeof(rows[r].value), "%u", lines[i].port);
+		rows[r++].c = &lines[i].c;
+	}
+	kap_prom_rows("port", "port", rows, r);
+	free(rows);
 	if (kap_deaths_for_stats(&deaths)) {
 		kap_deaths_prom(&deaths, filter, lo, hi);
 		kap_deaths_free(&deaths);
 	}
+	return KAP_EXIT_OK;
 }
 
 static int kap_stats_show_ports(enum kap_format fmt, bool filter, unsigned int lo,
@@ -440,9 +468,9 @@ static int kap_stats_show_ports(enum kap_format fmt, bool filter, unsigned int l
 		qsort(lines, n, sizeof(*lines), kap_cmp_ports);
 
 	if (fmt == KAP_FMT_PROM) {
-		kap_ports_prom(lines, n, filter, lo, hi);
+		ret = kap_ports_prom(lines, n, filter, lo, hi);
 		free(lines);
-		return KAP_EXIT_OK;
+		return ret;
 	}
 	for (i = 0; i < n; i++)
 		if (kap_port_in(&lines[i], filter, lo, hi))
@@ -476,26 +504,23 @@ static int kap_stats_show_ports(enum kap_format fmt, bool filter, unsigned int l
 	return KAP_EXIT_OK;
 }
 
-/* The policies view in Prometheus: a family per counter, a sample per policy. */
-static void kap_policies_prom(const struct kap_policy_info *p, size_t n, const char *only)
+/* The policies view in Prometheus */
+static int kap_policies_prom(const struct kap_policy_info *p, size_t n, const char *only)
 {
-	size_t i;
-	int k;
+	struct kap_prom_row *rows = calloc(n + 1, sizeof(*rows));
+	size_t i, r = 0;
 
-	for (k = 0; k < KAP_NR_COUNTERS; k++) {
-		char name[128];
-		bool head = false;
-
-		snprintf(name, sizeof(name), "kapolicy_policy_%s_total", kap_counter_names[k]);
-		for (i = 0; i < n; i++) {
-			if (!p[i].stats.have[k] || (only && strcmp(p[i].name, only)))
-				continue;
-			if (!head)
-				kap_prom_family(name, kap_counter_help[k], true);
-			head = true;
-			printf("%s{policy=\"%s\"} %" PRIu64 "\n", name, p[i].name, p[i].stats.v[k]);
-		}
+	if (!rows)
+		return kap_fail("out of memory");
+	for (i = 0; i < n; i++) {
+		if (only && strcmp(p[i].name, only))
+			continue;
+		snprintf(rows[r].value, sizeof(rows[r].value), "%s", p[i].name);
+		rows[r++].c = &p[i].stats;
 	}
+	kap_prom_rows("policy", "policy", rows, r);
+	free(rows);
+	return KAP_EXIT_OK;
 }
 
 static int kap_stats_show_policies(enum kap_format fmt, const char *only)
@@ -504,9 +529,8 @@ static int kap_stats_show_policies(enum kap_format fmt, const char *only)
 	struct kap_policy_cols pc = kap_policy_lines;
 	bool show[KAP_NR_COUNTERS] = { false };
 	struct kap_policy_info *p;
-	struct kap_table *t;
 	size_t n, i;
-	int ncol;
+	int ret, ncol;
 
 	if (kap_load_policies_or_say(&p, &n))
 		return KAP_EXIT_FAIL;
@@ -518,9 +542,9 @@ static int kap_stats_show_policies(enum kap_format fmt, const char *only)
 		qsort(p, n, sizeof(*p), kap_cmp_policies);
 
 	if (fmt == KAP_FMT_PROM) {
-		kap_policies_prom(p, n, only);
+		ret = kap_policies_prom(p, n, only);
 		free(p);
-		return KAP_EXIT_OK;
+		return ret;
 	}
 	for (i = 0; i < n; i++)
 		if (!only || !strcmp(p[i].name, only))
@@ -529,16 +553,7 @@ static int kap_stats_show_policies(enum kap_format fmt, const char *only)
 	pc.name = 1;
 	ncol = kap_counter_cols(cols, 2, show, pc.counter);
 	kap_open_object("policies");
-	t = kap_table_open("policies", cols, ncol);
-	for (i = 0; i < n; i++) {
-		if (only && strcmp(p[i].name, only))
-			continue;
-		kap_row_open(t, NULL);
-		kap_policy_out(&p[i], t, &pc);
-		kap_row_close(t);
-	}
-	if (!kap_table_close(t))
-		kap_print_text("no policies\n");
+	kap_policies_table(p, n, only, cols, ncol, &pc);
 	kap_close_object();
 	free(p);
 	return KAP_EXIT_OK;
