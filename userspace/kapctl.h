@@ -7,7 +7,9 @@
  *
  * Files, one per object or concern:
  *   kapctl.c   the command table, dispatch, help, per-command options
- *   out.c      text and JSON output, errors (JSON too in JSON mode)
+ *   out.c      the output model: one description of a command's output,
+ *              printed as text or built as JSON (tables too); errors
+ *              (JSON too in JSON mode)
  *   sysfs.c    the module's files: read, list, write the control file
  *   spec.c     policy words: cgroup paths and service names, validation
  *              with the module's own parser, the policies in sysfs

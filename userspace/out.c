@@ -441,6 +441,7 @@ void kap_row_open(struct kap_table *t, const char *key)
 	t->nrow++;
 }
 
+/* JSON: closes the row's object (opened by kap_row_open). */
 void kap_row_close(struct kap_table *t)
 {
 	(void)t;

@@ -383,9 +383,9 @@ static void kap_preset_row_out(struct kap_table *t, const struct kap_preset_row 
 		kap_print_bool(KAP_PR_JSON, "keepalive", NULL, true);
 		kap_print_str(KAP_PR_JSON, "keys", NULL, keys);
 	} else {
-		for (k = KAP_PC_TIMEOUT; k <= KAP_PC_CNT; k++)
+		kap_cell_null(t, KAP_PC_TIMEOUT, "timeout", "-");
+		for (k = KAP_PC_IDLE; k <= KAP_PC_CNT; k++)
 			kap_cell_str(t, k, NULL, "-");
-		kap_print_null("timeout");
 		kap_print_null("keys");
 		kap_print_str(KAP_PR_JSON, "error", NULL, r->why);
 	}
