@@ -323,7 +323,7 @@ static bool kap_parse_event(char *line, struct kap_watch_event *ev)
 				break;
 			f->u = kap_addr_port(v, addr, sizeof(addr));
 			f->addr = kap_ev_printf(ev, "%s", addr);
-		} else if (kap_is_number(v)) {
+		} else if (strcmp(tok[j], "policy") && kap_is_number(v)) {
 			f = kap_ev_add(ev, tok[j], v[0] == '-' ? KAP_FT_INT : KAP_FT_UINT, v);
 			if (!f)
 				break;
@@ -441,8 +441,9 @@ static struct json_object *kap_field_json(const struct kap_field *f)
 	case KAP_FT_STR:
 		break;
 	}
-	if (!strcmp(f->key, "policy") && !strcmp(f->text, "-"))
-		return NULL;
+	/* a policy's name is a name, even "123"; "-" is none */
+	if (!strcmp(f->key, "policy"))
+		return strcmp(f->text, "-") ? json_object_new_string(f->text) : NULL;
 	if (kap_is_number(f->text))
 		return f->text[0] == '-' ? json_object_new_int64(strtoll(f->text, NULL, 10)) :
 		       kap_json_u64(strtoull(f->text, NULL, 10));

@@ -45,6 +45,11 @@ expect_eq "JSON: the loss" "lost 1 12" \
 expect_eq "JSON: timeout's own fields" "110 probes 113" \
 	"$(json_get "$(sed -n 4p <<< "$out")" '" ".join(str(x) for x in [d["err"], d["by"], d["icmp_err"]])')"
 
+# a policy named with digits is still a name
+out=$(grep -m1 probe_sent "$trace" | sed "s/policy=pg /policy=123 /" | "$KAPCTL" -j watch --file -)
+expect_eq "JSON: a policy named 123 is the string \"123\"" "'123'" \
+	"$(json_get "$out" 'repr(d["policy"])')"
+
 events() { grep -v '^lost' <<< "$out" | awk '{ print $2 }' | paste -sd ' '; }
 run watch --file "$trace" --port 5432
 expect_eq "--port: local or remote port" "probe_sent probe_answered" "$(events)"
