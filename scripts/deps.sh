@@ -14,6 +14,9 @@ packages=(
 	# both kernel lines: headers to build against, images to boot in qemu
 	linux-headers-amd64 linux-image-amd64
 	linux-headers-6.12-amd64 linux-image-6.12-amd64
+	# and their PREEMPT_RT builds
+	linux-headers-rt-amd64 linux-image-rt-amd64
+	linux-headers-6.12-rt-amd64 linux-image-6.12-rt-amd64
 	# kernel build and lint
 	build-essential bc kmod sparse linux-source-6.1 xz-utils
 	# installing as users do: DKMS, and checking the systemd unit

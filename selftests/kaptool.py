@@ -313,10 +313,13 @@ def wire(a):
 
 
 def churn(a):
-    """Open, use and close connections for a while; report counts."""
+    """Open, use and close connections for a while (or until SIGTERM);
+    report counts."""
     end = time.monotonic() + a.seconds
     done, errors = 0, {}
-    while time.monotonic() < end:
+    stop = []
+    signal.signal(signal.SIGTERM, lambda s, f: stop.append(1))
+    while time.monotonic() < end and not stop:
         s = socket.socket(family_of(a.addr), socket.SOCK_STREAM)
         try:
             s.settimeout(5)
