@@ -14,6 +14,7 @@
 #   sudo make check           the full test suite (packages, unit tests, VMs)
 #   sudo make vm              a shell in a VM with the module loaded
 #   make lint                 checkpatch.pl --strict and sparse
+#   make fuzz                 the policy parser, 10 million libFuzzer runs
 #
 # KDIR= alone names the kernel too: its release is read from the tree.
 ifneq ($(KDIR),)
@@ -152,4 +153,10 @@ bench:
 lint:
 	scripts/lint.sh
 
-.PHONY: all module kapctl install install-userspace uninstall dkms-src dkms dkms-remove clean deps check vm demo session bench lint
+# The policy parser under libFuzzer for FUZZ_RUNS executions (default 10
+# million); new coverage goes into userspace/tests/corpus/.
+fuzz:
+	scripts/deps.sh
+	$(MAKE) -C userspace/tests fuzz
+
+.PHONY: all module kapctl install install-userspace uninstall dkms-src dkms dkms-remove clean deps check vm demo session bench lint fuzz
