@@ -74,12 +74,7 @@ static const char *const kap_deaths_cols[] = {
 
 static bool kap_digits(const char *s)
 {
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (*s < '0' || *s > '9')
-			return false;
-	return true;
+	return *s && !s[strspn(s, "0123456789")];
 }
 
 static int kap_parse_u64(const char *tok, uint64_t *v)

@@ -232,16 +232,11 @@ static unsigned int kap_ev_port(const struct kap_watch_event *ev, const char *ke
 	return f && f->type == KAP_FT_ADDR ? (unsigned int)f->u : 0;
 }
 
+/* an optional '-', then decimal digits only */
 static bool kap_is_number(const char *s)
 {
-	if (*s == '-')
-		s++;
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (*s < '0' || *s > '9')
-			return false;
-	return true;
+	s += *s == '-';
+	return *s && !s[strspn(s, "0123456789")];
 }
 
 /* ---- a line of trace text (--file) ------------------------------------- */
