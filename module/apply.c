@@ -29,10 +29,11 @@
  *     context owns the socket (bh-locked in softirq, or owned by a task);
  *   - on existing connections (kap_reconcile, process context): under
  *     lock_sock(), walking every namespace's established hash table;
- *   - after the application's setsockopt(): a kretprobe sees it return and
- *     queues a work item that runs under lock_sock() (kap_overrule());
- *     its SO_KEEPALIVE is seen inside the call, under the lock
- *     (kap_app_keepalive()).
+ *   - after the application's setsockopt(): a kretprobe sees a TCP option
+ *     return and queues a work item that runs under lock_sock()
+ *     (kap_overrule()); its SO_KEEPALIVE is seen inside the call, under
+ *     the lock (kap_app_keepalive()), where the work item is queued: it
+ *     takes the lock once the call has released it.
  * The kernel's setters (tcp_sock_set_keepidle(), sock_set_keepalive() ...)
  * take lock_sock() and may sleep, so none is called from a hook.
  */
@@ -520,8 +521,9 @@ out:
 
 /*
  * The application's setsockopt() returns (kretprobe, process context,
- * preemption off, the socket lock released): what it set is dealt with
- * under the socket lock by a work item, right after the call.  A worker,
+ * preemption off, the socket lock released), or is inside the call with
+ * the socket owned (SO_KEEPALIVE): what it set is dealt with under the
+ * socket lock by a work item, right after the call.  A worker,
  * not the calling task, so that no task (stopped by a tracer at syscall
  * exit, say) can hold an entry or module unload.  The entries are
  * preallocated; when none is free the call is not seen

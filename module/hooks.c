@@ -33,11 +33,17 @@
  *                         in answer to the first data sent after idle
  *   tcp:tcp_destroy_sock  the socket's state is forgotten
  *   tcp_set_keepalive     ftrace entry hook: the application sets
- *                         SO_KEEPALIVE, under the socket lock (apply.c)
- *   tcp_setsockopt, sock_setsockopt  kretprobes: after the application set
- *                         TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT,
- *                         TCP_USER_TIMEOUT or SO_KEEPALIVE, a policy in
- *                         override mode overrules it (apply.c)
+ *                         SO_KEEPALIVE, under the socket lock; a policy in
+ *                         override mode overrules it once the call is over
+ *                         (apply.c)
+ *   tcp_setsockopt        kretprobe: after the application set
+ *                         TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT or
+ *                         TCP_USER_TIMEOUT, a policy in override mode
+ *                         overrules it (apply.c).  A return probe because
+ *                         TCP writes the last three inline in
+ *                         do_tcp_setsockopt() (6.12: before it takes the
+ *                         socket lock), with no function call of their own
+ *                         to hook
  *
  * No kprobe on the softirq side: a kprobe is skipped (counted in nmissed)
  * while another kprobe handler runs on the same CPU, which is what happens
@@ -577,11 +583,20 @@ static void kap_v6_err(struct pt_regs *regs)
 /* ---- the application's setsockopt() ---------------------------------- */
 
 /* tcp_set_keepalive(sk, val): SO_KEEPALIVE, called under the socket lock */
+/*
+ * tcp_set_keepalive(sk, val): the application sets SO_KEEPALIVE, with the
+ * socket owned; sk_setsockopt() changes the flag after this call, before
+ * it releases the socket.  An overrule is queued now: its work item takes
+ * the socket lock, so it runs once the call is over, and no return probe
+ * on sock_setsockopt() is needed - one that every SOL_SOCKET call of every
+ * UDP, UNIX and netlink socket would pay for.
+ */
 static void kap_keepalive_set(struct pt_regs *regs)
 {
 	struct sock *sk = (struct sock *)regs_get_kernel_argument(regs, 0);
 
 	kap_app_keepalive(sk, regs_get_kernel_argument(regs, 1) != 0);
+	kap_app_setsockopt(sk, SOL_SOCKET, SO_KEEPALIVE);
 }
 
 struct kap_setsockopt {
@@ -603,24 +618,6 @@ static int kap_tcp_setsockopt_entry(struct kretprobe_instance *ri,
 }
 
 NOKPROBE_SYMBOL(kap_tcp_setsockopt_entry);
-
-/* sock_setsockopt(sock, level, optname, optval, optlen) */
-static int kap_sock_setsockopt_entry(struct kretprobe_instance *ri,
-				     struct pt_regs *regs)
-{
-	struct kap_setsockopt *s = (struct kap_setsockopt *)ri->data;
-	struct socket *sock = (struct socket *)regs_get_kernel_argument(regs, 0);
-
-	s->level = regs_get_kernel_argument(regs, 1);
-	s->optname = regs_get_kernel_argument(regs, 2);
-	if (!kap_sockopt_field(s->level, s->optname) || !sock->sk ||
-	    !kap_sock_is_tcp(sock->sk))
-		return 1;
-	s->sk = sock->sk;
-	return 0;
-}
-
-NOKPROBE_SYMBOL(kap_sock_setsockopt_entry);
 
 static int kap_setsockopt_return(struct kretprobe_instance *ri,
 				 struct pt_regs *regs)
@@ -644,14 +641,6 @@ NOKPROBE_SYMBOL(kap_setsockopt_return);
 static struct kretprobe kap_tcp_setsockopt_rp = {
 	.kp.symbol_name = "tcp_setsockopt",
 	.entry_handler = kap_tcp_setsockopt_entry,
-	.handler = kap_setsockopt_return,
-	.data_size = sizeof(struct kap_setsockopt),
-	.maxactive = KAP_SETSOCKOPT_MAXACTIVE,
-};
-
-static struct kretprobe kap_sock_setsockopt_rp = {
-	.kp.symbol_name = "sock_setsockopt",
-	.entry_handler = kap_sock_setsockopt_entry,
 	.handler = kap_setsockopt_return,
 	.data_size = sizeof(struct kap_setsockopt),
 	.maxactive = KAP_SETSOCKOPT_MAXACTIVE,
@@ -910,7 +899,6 @@ static int kap_keepalive_fn_learn(void)
 /* Process context, after the call: only a kretprobe can tell the result. */
 static struct kretprobe *kap_kretprobes[] = {
 	&kap_tcp_setsockopt_rp,
-	&kap_sock_setsockopt_rp,
 };
 
 static void kap_tracepoints_unregister(void)

@@ -27,7 +27,7 @@ KILL_SLACK=2.5	# ... and this much after (timer slack, emulation)
 PORT=5001
 
 setup
-ktap_plan 63
+ktap_plan 64
 unload_mod_if_loaded
 load_mod
 net_setup
@@ -218,5 +218,12 @@ check_rebooted 6 $C6 $S6
 check_icmp 6 $C6 $S6
 
 expect_eq "no hook call was missed" 0 "$(cat $SYSFS_DIR/limits/hooks_missed)"
+
+# No kernel address in what kapolicy shows: its files (as root), the trace
+# events of every kind above, its log lines.
+leaks=$({ find "$SYSFS_DIR" -type f -perm /444 -exec cat {} + 2>/dev/null
+	  cat "$WORK"/*.events; dmesg | grep -i kapolicy; } |
+	grep -Eio '(0x)?ffff[0-9a-f]{12}' | sort -u | head -n 3 | tr '\n' ' ')
+expect_eq "no kernel address in sysfs, trace events or the kernel log" "" "$leaks"
 unload_mod
 ktap_finish
