@@ -143,12 +143,11 @@ session:
 	selftests/vm/vm.sh session $(VM_KERNEL)
 
 # Benchmarks (not part of the test command): on each installed kernel line
-# in turn, in a VM; ratios side by side (scripts/bench.sh, BENCHMARKS.md).
+# but PREEMPT_RT, one VM each at once; ratios side by side (scripts/bench.sh,
+# BENCHMARKS.md).  BENCH_ROUNDS, BENCH_SECONDS, BENCH_ONLY, BENCH_MEM_CONNS.
 bench:
 	scripts/deps.sh
-	@for rel in $$(selftests/vm/vm.sh kernels); do \
-		selftests/vm/vm.sh bench $$rel || exit 1; \
-	done
+	selftests/vm/vm.sh bench
 
 lint:
 	scripts/lint.sh

@@ -32,6 +32,7 @@ packages=(
 	linux-perf trace-cmd
 	# kapctl: libraries and tooling
 	pkg-config libjson-c-dev libmnl-dev libtracefs-dev libtraceevent-dev
+	libbpf-dev
 	# parser fuzzing (libFuzzer) and Prometheus format checking
 	clang libclang-rt-14-dev prometheus
 )

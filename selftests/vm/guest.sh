@@ -48,7 +48,15 @@ fi
 
 if [ "$mode" = demo ] || [ "$mode" = bench ] || [ "$mode" = session ]; then
 	tmo=480
-	[ "$mode" = bench ] && tmo=1500
+	if [ "$mode" = bench ]; then
+		tmo=4500
+		IFS=: read -r BENCH_ROUNDS BENCH_SECONDS BENCH_MEM_CONNS BENCH_ONLY <<-EOF
+		$(sed -n 's/.*kapvm\.bench=\([^ ]*\).*/\1/p' /proc/cmdline)
+		EOF
+		for v in BENCH_ROUNDS BENCH_SECONDS BENCH_MEM_CONNS BENCH_ONLY; do
+			[ -n "${!v}" ] && export "$v" || unset "$v"
+		done
+	fi
 	timeout --kill-after=5 $tmo "$top/scripts/$mode.sh" 2>&1 | tee "$results/$mode.log"
 	echo "${PIPESTATUS[0]}" > "$results/$mode.rc"
 	dmesg > "$results/dmesg"

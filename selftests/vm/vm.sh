@@ -13,7 +13,9 @@
 #   vm.sh shell [RELEASE]       interactive shell (default: the newest)
 #   vm.sh demo [RELEASE]        scripts/demo.sh, shown as it runs; exits
 #                               with its status (default: the newest)
-#   vm.sh bench [RELEASE]       scripts/bench.sh, the same way
+#   vm.sh bench [RELEASE...]    scripts/bench.sh, one VM per release at once
+#                               (default: every line but PREEMPT_RT), 4 GiB
+#                               each; prints each VM's results at the end
 #   vm.sh session [RELEASE]     scripts/session.sh (the README's session)
 #
 # A run passes only on positive evidence: the guest writes results/verdict
@@ -300,20 +302,49 @@ test)
 	done
 	exit $status
 	;;
-demo|bench|session)
+bench)
+	# Every release at once, one VM each: with single-threaded TCG a VM
+	# runs on one host CPU, and each row's ratio is taken inside one VM.
+	rels=("$@")
+	[ ${#rels[@]} -gt 0 ] || rels=($(kernels | grep -v -- -rt-))
+	[ ${#rels[@]} -gt 0 ] || die "no installed kernel with headers (run scripts/deps.sh)"
+	build_userspace
+	mem=${KAP_VM_MEM:-4096}
+	timeout_s=${KAP_VM_TIMEOUT:-4800}
+	benchenv="${BENCH_ROUNDS:-}:${BENCH_SECONDS:-}:${BENCH_MEM_CONNS:-}:${BENCH_ONLY:-}"
+	KAP_VM_APPEND="${KAP_VM_APPEND:-} kapvm.bench=$benchenv"
+	pids=()
+	for rel in "${rels[@]}"; do
+		build_module "$rel"
+		say "$rel: booting a VM for the benchmarks (about 30 minutes)"
+		boot "$rel" bench &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	status=0
+	for rel in "${rels[@]}"; do
+		res=$build/vm/$rel/results
+		if [ -f "$res/bench.rc" ] &&
+		   ! grep -qE 'Kernel panic|BUG:|Oops|WARNING:|general protection fault' "$build/vm/$rel/console.log"; then
+			cat "$res/bench.log"
+			[ "$(cat "$res/bench.rc")" = 0 ] || status=1
+			continue
+		fi
+		say "$rel: bench FAILED ($res)"
+		tail -n 60 "$build/vm/$rel/console.log" 2>/dev/null
+		status=1
+	done
+	exit $status
+	;;
+demo|session)
 	rel=${1:-$(kernels | tail -n 1)}
 	[ -n "$rel" ] || die "no installed kernel with headers (run scripts/deps.sh)"
 	build_userspace
 	build_module "$rel"
 	res=$build/vm/$rel/results
 	rm -rf "$res"
-	if [ "$cmd" = demo ] || [ "$cmd" = session ]; then
-		timeout_s=${KAP_VM_TIMEOUT:-600}
-		say "$rel: booting a VM for the $cmd (software emulation: about 2-3 minutes)"
-	else
-		timeout_s=${KAP_VM_TIMEOUT:-1800}
-		say "$rel: booting a VM for the benchmarks (about 5 minutes)"
-	fi
+	timeout_s=${KAP_VM_TIMEOUT:-600}
+	say "$rel: booting a VM for the $cmd (software emulation: about 2-3 minutes)"
 	boot "$rel" "$cmd" &
 	bpid=$!
 	while kill -0 "$bpid" 2>/dev/null && [ ! -f "$res/$cmd.log" ]; do
