@@ -282,7 +282,8 @@ conns_pid=
 conns_open() {
 	local n=$1 port=$2; shift 2
 	rm -f "$W/conns.ready"
-	in_ns $NS_C "$W/conns" client $S "$port" 10 "$n" "$W/conns.ready" "$@" &
+	# not through in_ns: $! is then conns itself (ip netns exec execs it)
+	ip netns exec $NS_C "$W/conns" client $S "$port" 10 "$n" "$W/conns.ready" "$@" &
 	conns_pid=$!
 	while [ ! -s "$W/conns.ready" ]; do
 		kill -0 $conns_pid 2>/dev/null || die "conns client failed"
@@ -292,7 +293,7 @@ conns_open() {
 }
 
 conns_close() {
-	kill $conns_pid; wait $conns_pid 2>/dev/null
+	{ kill $conns_pid; wait $conns_pid; } 2>/dev/null
 	conns_pid=
 	# until the client's sockets are gone
 	while [ "$(in_ns $NS_C ss -tnH state established | wc -l)" -gt 0 ]; do

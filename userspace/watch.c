@@ -14,7 +14,10 @@
  * time order, as trace_pipe does.  The instance is removed when kapctl
  * ends: normally (--count, --duration, end of output), on SIGINT, SIGTERM
  * or SIGHUP, and after an error.  Signals are blocked except inside
- * ppoll(), so a signal only ever ends the loop; the instance is removed on
+ * ppoll(), so a signal only ever ends the loop (and one that came while
+ * kapctl was reading is looked for after each round: under a flood of
+ * events ppoll() finds data at once and returns without taking it, so it
+ * would never be delivered); the instance is removed on
  * the way out (the per-CPU files closed first: an instance with an open
  * file cannot be removed).  Only SIGKILL leaves it behind (rmdir it by
  * hand).
@@ -1313,6 +1316,25 @@ static double kap_now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/*
+ * One of the blocked signals in set is pending.  ppoll() with data ready
+ * (or a zero timeout) returns before it looks at signals and restores the
+ * mask: a signal sent while kapctl reads stays pending for as long as
+ * every ppoll() finds data, which under a flood of events is for ever.
+ */
+static bool kap_signal_waits(const sigset_t *set)
+{
+	sigset_t pending;
+	int sig;
+
+	if (sigpending(&pending))
+		return false;
+	for (sig = 1; sig < NSIG; sig++)
+		if (sigismember(set, sig) == 1 && sigismember(&pending, sig) == 1)
+			return true;
+	return false;
+}
+
 static int kap_watch_live(struct kap_watch *w, double duration)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
@@ -1381,7 +1403,7 @@ static int kap_watch_live(struct kap_watch *w, double duration)
 		r = kap_read_round(w, &more);
 		if (r < 0)
 			ret = KAP_EXIT_FAIL;
-		if (r)
+		if (r || kap_signal_waits(&block))
 			break;
 	}
 	if (w->out_failed)

@@ -4,7 +4,8 @@
  *
  *   conns server ADDR PORT NPORTS
  *       listens on PORT .. PORT+NPORTS-1 and keeps every connection it
- *       accepts open, never reading, until killed
+ *       accepts open until the client closes it (then closes its end),
+ *       until killed
  *   conns client ADDR PORT NPORTS COUNT READY [IDLE INTVL CNT]
  *       opens COUNT connections spread over the ports, with SO_KEEPALIVE
  *       and the values given (seconds, probes) set before connect() if
@@ -69,9 +70,20 @@ static void serve(struct sockaddr_in *addr, int nports)
 	for (;;) {
 		int n = epoll_wait(ep, evs, 64, -1);
 
-		for (int i = 0; i < n; i++)
-			while (accept4(evs[i].data.fd, NULL, NULL, 0) >= 0)
-				;
+		for (int i = 0; i < n; i++) {
+			int fd = evs[i].data.fd, s;
+
+			if (evs[i].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+				close(fd);	/* the client is gone: so is this end */
+				continue;
+			}
+			while ((s = accept4(fd, NULL, NULL, SOCK_NONBLOCK)) >= 0) {
+				struct epoll_event cev = { .events = EPOLLRDHUP, .data.fd = s };
+
+				if (epoll_ctl(ep, EPOLL_CTL_ADD, s, &cev))
+					die("conns: epoll_ctl");
+			}
+		}
 	}
 }
 
