@@ -44,7 +44,7 @@
 # v2, gcc, clang, libbpf, and the module at $KAP_MODULE.
 set -uo pipefail
 
-ROUNDS=${BENCH_ROUNDS:-11}
+ROUNDS=${BENCH_ROUNDS:-5}
 SECS=${BENCH_SECONDS:-3}
 ONLY=${BENCH_ONLY:-.}
 MEM_CONNS=${BENCH_MEM_CONNS:-100000}
