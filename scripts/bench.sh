@@ -168,7 +168,7 @@ config() {	# config NAME: put the host in configuration NAME
 	[ "$1" = "$current" ] && return 0
 	bpf_stop
 	case $1 in
-	none)	[ -d /sys/module/kapolicy ] && rmmod kapolicy ;;
+	none)	[ -d /sys/module/kapolicy ] && { rmmod kapolicy || die "rmmod"; } ;;
 	on)	echo flush | load ;;
 	kap1100) policies 1100 | load ;;
 	kap1000) policies 1100 | sed '/cgroup=/d' | load ;;
@@ -382,15 +382,15 @@ fi
 if want memory; then
 	echo
 	echo "Memory: the module's own (vmalloc: /proc/vmallocinfo callers in kapolicy;"
-	echo "slab and per-CPU: /proc/meminfo, loaded minus not loaded, same connections)"
+	echo "slab: SUnreclaim of /proc/meminfo, loaded minus not loaded, same connections)"
 	echo
-	echo "| connections | policies | module text+data kB | vmalloc kB | slab kB | percpu kB | sockets tracked | overflow |"
-	echo "|---|---|---|---|---|---|---|---|"
+	echo "| connections | policies | module text+data kB | vmalloc kB | slab kB | sockets tracked | overflow |"
+	echo "|---|---|---|---|---|---|---|"
 	meminfo() { awk -v k="$1:" '$1 == k { print $2 }' /proc/meminfo; }
 	memrow() {	# memrow CONNS POLICIES
-		local s0 p0 s1 p1 vm core
+		local s0 s1 vm core
 		sync; echo 3 > /proc/sys/vm/drop_caches; sleep 1
-		s0=$(meminfo SUnreclaim); p0=$(meminfo Percpu)
+		s0=$(meminfo SUnreclaim)
 		insmod "$KAP_MODULE" || die insmod
 		if (($2 > 0)); then
 			policies "$2" | sed 's/lport=7000 /rport=7100-7109 /' |
@@ -398,10 +398,10 @@ if want memory; then
 		fi
 		sleep 2
 		sync; echo 3 > /proc/sys/vm/drop_caches; sleep 1
-		s1=$(meminfo SUnreclaim); p1=$(meminfo Percpu)
+		s1=$(meminfo SUnreclaim)
 		vm=$(awk '/\[kapolicy\]/ { s += $2 } END { print int(s / 1024) }' /proc/vmallocinfo)
 		core=$(( $(cat /sys/module/kapolicy/coresize) / 1024 ))
-		echo "| $1 | $2 | $core | $vm | $((s1 - s0)) | $((p1 - p0)) | $(cat $K/limits/sockets_tracked) | $(cat $K/limits/sockets_overflow) |"
+		echo "| $1 | $2 | $core | $vm | $((s1 - s0)) | $(cat $K/limits/sockets_tracked) | $(cat $K/limits/sockets_overflow) |"
 		rmmod kapolicy
 	}
 	memrow 0 0
