@@ -324,7 +324,7 @@ bench)
 	pids=()
 	for rel in "${rels[@]}"; do
 		build_module "$rel"
-		say "$rel: booting a VM for the benchmarks (about 25 minutes)"
+		say "$rel: booting a VM for the benchmarks (about 20 minutes)"
 		# 6.1 does not bring a second CPU up under icount (it waits at
 		# "Booting SMP configuration" for ever): one vCPU there
 		case $rel in
