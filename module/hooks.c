@@ -582,7 +582,6 @@ static void kap_v6_err(struct pt_regs *regs)
 
 /* ---- the application's setsockopt() ---------------------------------- */
 
-/* tcp_set_keepalive(sk, val): SO_KEEPALIVE, called under the socket lock */
 /*
  * tcp_set_keepalive(sk, val): the application sets SO_KEEPALIVE, with the
  * socket owned; sk_setsockopt() changes the flag after this call, before

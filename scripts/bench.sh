@@ -301,6 +301,16 @@ conns_close() {
 	done
 }
 
+timed_write() {	# timed_write CMD: ms that writing CMD to control took
+	python3 - "$K/control" "$1" <<-'EOF'
+	import os, sys, time
+	fd = os.open(sys.argv[1], os.O_WRONLY)
+	t = time.monotonic()
+	os.write(fd, sys.argv[2].encode())
+	print("%.0f" % ((time.monotonic() - t) * 1000))
+	EOF
+}
+
 keepalive_timers() {	# connections to PORT..PORT+9 with a keepalive timer
 	in_ns $NS_C ss -tnoH state established "( dport >= :$1 and dport <= :$(($1 + 9)) )" |
 		grep -c 'timer:(keepalive'
@@ -357,22 +367,9 @@ if want apply; then
 	echo "| round | add ms | with keepalive after add | del ms | with keepalive after del |"
 	echo "|---|---|---|---|---|"
 	for r in 1 2 3 4 5; do
-		python3 - $K/control > "$W/apply.ms" <<-'EOF'
-		import os, sys, time
-		fd = os.open(sys.argv[1], os.O_WRONLY)
-		t = time.monotonic()
-		os.write(fd, b"add retro rport=7200-7209 idle=600 intvl=60 cnt=5 keepalive=on")
-		print("%.0f" % ((time.monotonic() - t) * 1000))
-		EOF
-		add=$(cat "$W/apply.ms"); nadd=$(keepalive_timers 7200)
-		python3 - $K/control > "$W/apply.ms" <<-'EOF'
-		import os, sys, time
-		fd = os.open(sys.argv[1], os.O_WRONLY)
-		t = time.monotonic()
-		os.write(fd, b"del retro")
-		print("%.0f" % ((time.monotonic() - t) * 1000))
-		EOF
-		del=$(cat "$W/apply.ms"); ndel=$(keepalive_timers 7200)
+		add=$(timed_write "add retro rport=7200-7209 idle=600 intvl=60 cnt=5 keepalive=on")
+		nadd=$(keepalive_timers 7200)
+		del=$(timed_write "del retro"); ndel=$(keepalive_timers 7200)
 		echo "| $r | $add | $nadd | $del | $ndel |"
 	done
 	rmmod kapolicy

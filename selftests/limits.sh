@@ -24,18 +24,6 @@ ktap_plan 15
 ulimit -n 65536
 unload_mod_if_loaded
 
-# expect_ports_sum(description) - each column of the ports file sums to
-# its stats/ counter
-function expect_ports_sum() {
-	local sums want c
-	sums=$(awk 'NR == 1 { for (i = 2; i <= NF; i++) name[i] = $i; n = NF; next }
-		{ for (i = 2; i <= n; i++) s[i] += $i }
-		END { for (i = 2; i <= n; i++) printf "%s=%d ", name[i], s[i] }' "$SYSFS_DIR/ports")
-	want=$(for c in $(head -n 1 "$SYSFS_DIR/ports" | cut -d' ' -f2-); do
-		printf "%s=%d " "$c" "$(kap_stat "$c")"; done)
-	expect_eq "$1" "$want" "$sums"
-}
-
 for bad in "max_ports=15" "max_ports=65537" "max_sockets=1023" "max_sockets=99999999"; do
 	if insmod "$KAP_MODULE" $bad 2>/dev/null; then
 		fail "$bad is refused"

@@ -232,6 +232,18 @@ function kap_stat_delta() {
 	echo $(( $(kap_stat "$2") - before ))
 }
 
+# expect_ports_sum(description) - each column of the ports file sums to
+# its stats/ counter
+function expect_ports_sum() {
+	local sums want c
+	sums=$(awk 'NR == 1 { for (i = 2; i <= NF; i++) name[i] = $i; n = NF; next }
+		{ for (i = 2; i <= n; i++) s[i] += $i }
+		END { for (i = 2; i <= n; i++) printf "%s=%d ", name[i], s[i] }' "$SYSFS_DIR/ports")
+	want=$(for c in $(head -n 1 "$SYSFS_DIR/ports" | cut -d' ' -f2-); do
+		printf "%s=%d " "$c" "$(kap_stat "$c")"; done)
+	expect_eq "$1" "$want" "$sums"
+}
+
 # kap_port_stat(port, counter) - a counter of the ports file ("" if absent)
 function kap_port_stat() {
 	awk -v p="$1" -v c="$2" '
