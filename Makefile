@@ -12,6 +12,8 @@
 #   sudo make demo            the problem and its fix, in a VM (2-3 min)
 #   sudo make session         the README's kapctl session, in a VM
 #   sudo make check           the full test suite (packages, unit tests, VMs)
+#   sudo make check-debug     the selftests on a debug kernel (KASAN,
+#                             lockdep, kmemleak, fault injection), built once
 #   sudo make vm              a shell in a VM with the module loaded
 #   make lint                 checkpatch.pl --strict and sparse
 #   make fuzz                 the policy parser, 10 million libFuzzer runs
@@ -126,6 +128,15 @@ deps:
 check:
 	scripts/check.sh
 
+# The selftests on a 6.12 kernel built from Debian's linux-source-6.12 with
+# KASAN, lockdep, DEBUG_ATOMIC_SLEEP, kmemleak and fault injection (not part
+# of the test command): built once, cached in ~/.cache/kapolicy, resumable
+# (scripts/check-debug.sh).  KAP_TEST_FILTER= runs a part of the suite.
+check-debug:
+	scripts/deps.sh
+	$(MAKE) -C userspace
+	scripts/check-debug.sh test
+
 # An interactive shell in a VM booting an installed Debian kernel, with the
 # module built and loaded.  VM_KERNEL= picks the kernel (default: newest).
 vm:
@@ -158,4 +169,4 @@ fuzz:
 	scripts/deps.sh
 	$(MAKE) -C userspace/tests fuzz
 
-.PHONY: all module kapctl install install-userspace uninstall dkms-src dkms dkms-remove clean deps check vm demo session bench lint fuzz
+.PHONY: all module kapctl install install-userspace uninstall dkms-src dkms dkms-remove clean deps check check-debug vm demo session bench lint fuzz

@@ -689,8 +689,10 @@ int kap_apply_init(void)
 	unsigned int i;
 
 	kap_deferred_wq = alloc_workqueue("kapolicy", WQ_UNBOUND, 0);
-	if (!kap_deferred_wq)
+	if (!kap_deferred_wq) {
+		pr_err("cannot allocate a workqueue; not loading\n");
 		return -ENOMEM;
+	}
 	for (i = 0; i < KAP_DEFERRED_MAX; i++) {
 		INIT_WORK(&kap_deferred_pool[i].work, kap_deferred_run);
 		kap_deferred_put(&kap_deferred_pool[i]);

@@ -55,7 +55,8 @@ static int kap_staged_init(struct kap_staged *s, unsigned int extra)
 	unsigned int i, n = kap_table_len(kap_current);
 
 	s->max = n + extra;
-	s->pol = kvmalloc_array(s->max ?: 1, sizeof(*s->pol), GFP_KERNEL);
+	s->pol = kvmalloc_array(s->max ?: 1, sizeof(*s->pol),
+				GFP_KERNEL | __GFP_NOWARN);
 	if (!s->pol)
 		return -ENOMEM;
 	for (i = 0; i < n; i++)
@@ -158,28 +159,95 @@ static int kap_staged_command(struct kap_staged *s, const struct kap_command *c)
 
 /* ---- publish, reconcile, retire ----------------------------------------- */
 
-static void kap_tell(struct kap_table *from, struct kap_table *to)
+/* A policy of to that is new, and whether it takes the name of one going. */
+static bool kap_is_new(struct kap_table *from, struct kap_table *to,
+		       unsigned int i, bool *renamed)
 {
+	struct kap_policy *p = kap_table_at(to, i);
+	unsigned int j;
+
+	if (kap_table_has(from, p))
+		return false;
+	*renamed = false;
+	for (j = 0; j < kap_table_len(from); j++)
+		if (!strcmp(kap_policy_name(kap_table_at(from, j)),
+			    kap_policy_name(p)))
+			*renamed = true;
+	return true;
+}
+
+/*
+ * The observer is told of the policies of to that from lacks, before to is
+ * published: if it cannot take one (no memory for its directory), those
+ * it took are taken back and the change is refused.  A new policy that
+ * replaces one of the same name is told after the old one has gone
+ * (kap_tell_removed()): their directories share the name.
+ */
+static int kap_tell_added(struct kap_table *from, struct kap_table *to)
+{
+	bool renamed;
 	unsigned int i;
+	int ret;
+
+	if (!kap_observer)
+		return 0;
+	for (i = 0; i < kap_table_len(to); i++) {
+		if (!kap_is_new(from, to, i, &renamed) || renamed)
+			continue;
+		ret = kap_observer->added(kap_table_at(to, i));
+		if (ret)
+			goto undo;
+	}
+	return 0;
+
+undo:
+	while (i--)
+		if (kap_is_new(from, to, i, &renamed) && !renamed)
+			kap_observer->removed(kap_table_at(to, i));
+	return ret;
+}
+
+/*
+ * After to is published: the policies of from that to lacks, then the new
+ * ones of to that took their names.  Without memory for the directory of
+ * one of these the policy governs all the same, unlisted; the log says so.
+ */
+static void kap_tell_removed(struct kap_table *from, struct kap_table *to)
+{
+	bool renamed;
+	unsigned int i;
+	int ret;
 
 	if (!kap_observer)
 		return;
 	for (i = 0; i < kap_table_len(from); i++)
 		if (!kap_table_has(to, kap_table_at(from, i)))
 			kap_observer->removed(kap_table_at(from, i));
-	for (i = 0; i < kap_table_len(to); i++)
-		if (!kap_table_has(from, kap_table_at(to, i)))
-			kap_observer->added(kap_table_at(to, i));
+	for (i = 0; i < kap_table_len(to); i++) {
+		if (!kap_is_new(from, to, i, &renamed) || !renamed)
+			continue;
+		ret = kap_observer->added(kap_table_at(to, i));
+		if (ret)
+			pr_warn("policy %s: no sysfs directory (%d): it governs, unlisted\n",
+				kap_policy_name(kap_table_at(to, i)), ret);
+	}
 }
 
-/* Makes t (NULL: an empty table) the live table. */
-static void kap_switch(struct kap_table *t)
+/*
+ * Makes t (NULL: an empty table) the live table, or nothing changes and the
+ * error is returned (t is the caller's then).
+ */
+static int kap_switch(struct kap_table *t)
 {
 	struct kap_table *old = kap_current;
+	int ret;
 
+	ret = kap_tell_added(old, t);
+	if (ret)
+		return ret;
 	kap_table_publish(t);
 	kap_current = t;
-	kap_tell(old, t);
+	kap_tell_removed(old, t);
 	/*
 	 * No hook still matches against the old table once this returns, so
 	 * the walk sees every connection the old table governed.
@@ -187,6 +255,7 @@ static void kap_switch(struct kap_table *t)
 	synchronize_rcu();
 	kap_reconcile();
 	kap_table_retire(old, t);
+	return 0;
 }
 
 /*
@@ -196,11 +265,14 @@ static void kap_switch(struct kap_table *t)
 static int kap_replace(struct kap_staged *s)
 {
 	struct kap_table *t = kap_table_build(s->pol, s->n);
+	int ret;
 
 	if (IS_ERR(t))
 		return PTR_ERR(t);
-	kap_switch(t);
-	return 0;
+	ret = kap_switch(t);
+	if (ret)
+		kap_table_free(t);
+	return ret;
 }
 
 /* A command outside a transaction: on a copy of the live table. */
@@ -321,7 +393,7 @@ int kap_control_command(const char *buf, size_t len)
 	struct kap_command *c;
 	int ret;
 
-	c = kmalloc(sizeof(*c), GFP_KERNEL);
+	c = kmalloc(sizeof(*c), GFP_KERNEL | __GFP_NOWARN);
 	if (!c)
 		return -ENOMEM;
 	ret = kap_parse_command(buf, len, c, &e);
@@ -367,9 +439,13 @@ void kap_control_set_enforce(bool on)
 void kap_control_observe(const struct kap_control_observer *obs)
 {
 	mutex_lock(&kap_control_lock);
-	if (obs)
+	if (obs) {
 		kap_observer = obs;
-	kap_tell(obs ? NULL : kap_current, obs ? kap_current : NULL);
+		/* only at load, when the table is empty: nothing to fail */
+		WARN_ON(kap_tell_added(NULL, kap_current));
+	} else {
+		kap_tell_removed(kap_current, NULL);
+	}
 	kap_observer = obs;
 	mutex_unlock(&kap_control_lock);
 }

@@ -645,6 +645,25 @@ static struct kretprobe kap_tcp_setsockopt_rp = {
 	.maxactive = KAP_SETSOCKOPT_MAXACTIVE,
 };
 
+/*
+ * For tests: the hook that this kernel is to lack.  The name given to the
+ * kernel's lookup (ftrace's filter, kprobes' kallsyms, the tracepoint list)
+ * gets a suffix no symbol has, so that the real failure path runs: loading
+ * fails with one line naming the hook, and what was registered before it is
+ * unregistered.
+ */
+static char *missing_hook;
+module_param(missing_hook, charp, 0444);
+MODULE_PARM_DESC(missing_hook,
+		 "for tests: act as if the kernel lacked this hooked function or tracepoint");
+
+static bool kap_hook_missing(const char *name)
+{
+	return missing_hook && !strcmp(missing_hook, name);
+}
+
+#define KAP_MISSING_SUFFIX ".kapolicy_missing"
+
 /* ---- tracepoints ------------------------------------------------------- */
 
 static void kap_opened_fn(struct kap_sock_state *st, void *arg)
@@ -791,7 +810,8 @@ static void kap_tracepoint_find(struct tracepoint *tp, void *priv)
 	int i;
 
 	for (i = 0; i < ARRAY_SIZE(kap_tracepoints); i++)
-		if (!strcmp(tp->name, kap_tracepoints[i].name))
+		if (!strcmp(tp->name, kap_tracepoints[i].name) &&
+		    !kap_hook_missing(tp->name))
 			kap_tracepoints[i].tp = tp;
 }
 
@@ -861,12 +881,20 @@ static int kap_fhooks_register(void)
 
 		h->ops.func = kap_fhook_call;
 		h->ops.flags = FTRACE_OPS_FL_SAVE_REGS;
-		strscpy(name, h->name, sizeof(name));
+		snprintf(name, sizeof(name), "%s%s", h->name,
+			 kap_hook_missing(h->name) ? KAP_MISSING_SUFFIX : "");
 		ret = ftrace_set_filter(&h->ops, name, strlen(name), 1);
-		if (!ret)
-			ret = register_ftrace_function(&h->ops);
 		if (ret) {
-			pr_err("cannot hook %s: %d\n", h->name, ret);
+			pr_err("cannot hook %s(): %s (%d); not loading\n", h->name,
+			       ret == -EINVAL ? "no such traceable function in this kernel" :
+			       "ftrace's filter failed", ret);
+			kap_fhooks_unregister();
+			return ret;
+		}
+		ret = register_ftrace_function(&h->ops);
+		if (ret) {
+			pr_err("cannot hook %s(): ftrace refused (%d); not loading\n",
+			       h->name, ret);
 			kap_fhooks_unregister();
 			return ret;
 		}
@@ -884,6 +912,8 @@ static int kap_keepalive_fn_learn(void)
 	struct socket *sock;
 	int ret;
 
+	if (kap_hook_missing("tcp_keepalive_timer"))
+		return -ENOENT;
 	ret = sock_create_kern(&init_net, PF_INET, SOCK_STREAM, IPPROTO_TCP,
 			       &sock);
 	if (ret)
@@ -899,6 +929,36 @@ static int kap_keepalive_fn_learn(void)
 static struct kretprobe *kap_kretprobes[] = {
 	&kap_tcp_setsockopt_rp,
 };
+
+/*
+ * One by one, for the line that names the one that failed (kprobes looks
+ * the name up in kallsyms: -ENOENT for a function the kernel lacks).
+ */
+static int kap_kretprobes_register(void)
+{
+	static char name[KSYM_NAME_LEN];
+	int i, ret;
+
+	for (i = 0; i < ARRAY_SIZE(kap_kretprobes); i++) {
+		struct kprobe *kp = &kap_kretprobes[i]->kp;
+		const char *want = kp->symbol_name;
+
+		if (kap_hook_missing(want)) {
+			snprintf(name, sizeof(name), "%s" KAP_MISSING_SUFFIX, want);
+			kp->symbol_name = name;
+		}
+		ret = register_kretprobe(kap_kretprobes[i]);
+		kp->symbol_name = want;
+		if (ret) {
+			pr_err("cannot hook %s() with a return probe (%d); not loading\n",
+			       want, ret);
+			if (i)
+				unregister_kretprobes(kap_kretprobes, i);
+			return ret;
+		}
+	}
+	return 0;
+}
 
 static void kap_tracepoints_unregister(void)
 {
@@ -919,22 +979,22 @@ int kap_hooks_init(void)
 
 	ret = kap_keepalive_fn_learn();
 	if (ret) {
-		pr_err("cannot find the TCP keepalive timer: %d\n", ret);
+		pr_err("cannot find tcp_keepalive_timer(), the keepalive timer of TCP sockets (%d); not loading\n",
+		       ret);
 		return ret;
 	}
 	for_each_kernel_tracepoint(kap_tracepoint_find, NULL);
 	for (i = 0; i < ARRAY_SIZE(kap_tracepoints); i++) {
 		if (!kap_tracepoints[i].tp) {
-			pr_err("tracepoint %s not found\n", kap_tracepoints[i].name);
+			pr_err("cannot hook the tracepoint %s: not in this kernel; not loading\n",
+			       kap_tracepoints[i].name);
 			return -ENOENT;
 		}
 	}
 
-	ret = register_kretprobes(kap_kretprobes, ARRAY_SIZE(kap_kretprobes));
-	if (ret) {
-		pr_err("cannot hook setsockopt: %d\n", ret);
+	ret = kap_kretprobes_register();
+	if (ret)
 		return ret;
-	}
 	ret = kap_fhooks_register();
 	if (ret)
 		goto err_fhooks;
@@ -942,7 +1002,7 @@ int kap_hooks_init(void)
 		ret = tracepoint_probe_register(kap_tracepoints[i].tp,
 						kap_tracepoints[i].probe, NULL);
 		if (ret) {
-			pr_err("cannot attach to tracepoint %s: %d\n",
+			pr_err("cannot attach to the tracepoint %s (%d); not loading\n",
 			       kap_tracepoints[i].name, ret);
 			goto err_tracepoints;
 		}

@@ -45,7 +45,7 @@ void kap_control_set_enforce(bool on);
  * with NULL, tells the old observer of their leaving).  Process context.
  */
 struct kap_control_observer {
-	void (*added)(struct kap_policy *p);
+	int (*added)(struct kap_policy *p);	/* before it is live */
 	void (*removed)(struct kap_policy *p);
 };
 

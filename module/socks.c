@@ -316,11 +316,16 @@ int kap_socks_init(void)
 		return -EINVAL;
 	}
 	kap_bucket_bits = ilog2(roundup_pow_of_two(max_sockets));
-	kap_buckets = vcalloc(1U << kap_bucket_bits, sizeof(*kap_buckets));
-	kap_pool = vcalloc(max_sockets, sizeof(*kap_pool));
+	kap_buckets = __vcalloc(1U << kap_bucket_bits, sizeof(*kap_buckets),
+				GFP_KERNEL | __GFP_NOWARN);
+	kap_pool = __vcalloc(max_sockets, sizeof(*kap_pool),
+			     GFP_KERNEL | __GFP_NOWARN);
 	if (!kap_buckets || !kap_pool) {
 		vfree(kap_buckets);
 		vfree(kap_pool);
+		pr_err("cannot allocate the socket table (max_sockets=%u, %zu KiB); not loading\n",
+		       max_sockets, ((sizeof(*kap_buckets) << kap_bucket_bits) +
+				     max_sockets * sizeof(*kap_pool)) >> 10);
 		return -ENOMEM;
 	}
 	for (i = 0; i < ARRAY_SIZE(kap_bucket_locks); i++)

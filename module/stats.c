@@ -334,7 +334,7 @@ static int kap_ports_text_make(struct kap_ports_text *t, bool deaths)
 	u64 *ports;
 	char *text;
 
-	ports = kvmalloc_array(size, sizeof(*ports), GFP_KERNEL);
+	ports = kvmalloc_array(size, sizeof(*ports), GFP_KERNEL | __GFP_NOWARN);
 	if (!ports)
 		return -ENOMEM;
 	for (i = 0; i < size; i++) {
@@ -351,7 +351,7 @@ static int kap_ports_text_make(struct kap_ports_text *t, bool deaths)
 	else
 		room = (size_t)(n + 2) * KAP_PORTS_LINE_MAX +
 		       KAP_NR_COUNTERS * 32;
-	text = kvmalloc(room, GFP_KERNEL);
+	text = kvmalloc(room, GFP_KERNEL | __GFP_NOWARN);
 	if (!text) {
 		kvfree(ports);
 		return -ENOMEM;
@@ -455,13 +455,18 @@ int kap_stats_init(void)
 		return -EINVAL;
 	}
 	kap_port_bits = ilog2(roundup_pow_of_two(max_ports)) + 1;
-	kap_ports = vcalloc(1U << kap_port_bits, sizeof(*kap_ports));
-	kap_deaths = vcalloc(1U << kap_port_bits, sizeof(*kap_deaths));
-	kap_global = alloc_percpu(struct kap_counters);
+	kap_ports = __vcalloc(1U << kap_port_bits, sizeof(*kap_ports),
+			      GFP_KERNEL | __GFP_NOWARN);
+	kap_deaths = __vcalloc(1U << kap_port_bits, sizeof(*kap_deaths),
+			       GFP_KERNEL | __GFP_NOWARN);
+	kap_global = alloc_percpu_gfp(struct kap_counters,
+				      GFP_KERNEL | __GFP_NOWARN);
 	if (!kap_ports || !kap_deaths || !kap_global) {
 		vfree(kap_ports);
 		vfree(kap_deaths);
 		free_percpu(kap_global);
+		pr_err("cannot allocate the port table (max_ports=%u); not loading\n",
+		       max_ports);
 		return -ENOMEM;
 	}
 	return 0;

@@ -96,7 +96,7 @@ struct kap_policy *kap_policy_new(const struct kap_command *c)
 {
 	struct kap_policy *p;
 
-	p = kzalloc(sizeof(*p), GFP_KERNEL);
+	p = kzalloc(sizeof(*p), GFP_KERNEL | __GFP_NOWARN);
 	if (!p)
 		return ERR_PTR(-ENOMEM);
 	kref_init(&p->ref);
@@ -104,7 +104,8 @@ struct kap_policy *kap_policy_new(const struct kap_command *c)
 	p->spec = c->spec;
 	p->spec.keys &= ~KAP_KEY_BIT(KAP_KEY_ORDER);
 	p->spec.order = 0;
-	p->stats = alloc_percpu(struct kap_counters);
+	p->stats = alloc_percpu_gfp(struct kap_counters,
+				    GFP_KERNEL | __GFP_NOWARN);
 	if (!p->stats) {
 		kap_policy_put(p);
 		return ERR_PTR(-ENOMEM);
@@ -324,9 +325,9 @@ static struct kap_port_index *kap_port_index_build(struct kap_policy **pol,
 	if (!nev)
 		return NULL;
 
-	ev = kvmalloc_array(nev, sizeof(*ev), GFP_KERNEL);
-	active = bitmap_zalloc(n, GFP_KERNEL);
-	ix = kvzalloc(sizeof(*ix), GFP_KERNEL);
+	ev = kvmalloc_array(nev, sizeof(*ev), GFP_KERNEL | __GFP_NOWARN);
+	active = bitmap_zalloc(n, GFP_KERNEL | __GFP_NOWARN);
+	ix = kvzalloc(sizeof(*ix), GFP_KERNEL | __GFP_NOWARN);
 	if (!ev || !active || !ix)
 		goto fail;
 	nev = 0;
@@ -371,8 +372,10 @@ static struct kap_port_index *kap_port_index_build(struct kap_policy **pol,
 		if (total > KAP_INDEX_LIMIT || nseg > U16_MAX)
 			goto fail;
 		ret = -ENOMEM;
-		ix->start = kvcalloc(nseg + 1, sizeof(*ix->start), GFP_KERNEL);
-		ix->list = kvcalloc(total ?: 1, sizeof(*ix->list), GFP_KERNEL);
+		ix->start = kvcalloc(nseg + 1, sizeof(*ix->start),
+				     GFP_KERNEL | __GFP_NOWARN);
+		ix->list = kvcalloc(total ?: 1, sizeof(*ix->list),
+				    GFP_KERNEL | __GFP_NOWARN);
 		if (!ix->start || !ix->list)
 			goto fail;
 	}

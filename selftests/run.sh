@@ -9,21 +9,24 @@
 # (a "# SKIP" directive makes it a skip).  A program that dies, times out or
 # prints fewer results than its plan ("1..N") adds one failure for what it did
 # not report.  The totals go to --summary as "pass N fail N skip N".
+# --timeout SECONDS overrides ./settings (the debug kernel is slower).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 output=$here
 summary=
 filter=
+timeout_s=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--output) output=$2; shift 2 ;;
 	--summary) summary=$2; shift 2 ;;
 	--filter) filter=$2; shift 2 ;;
-	*) echo "usage: run.sh [--output DIR] [--summary FILE] [--filter REGEX]" >&2; exit 2 ;;
+	--timeout) timeout_s=$2; shift 2 ;;
+	*) echo "usage: run.sh [--output DIR] [--summary FILE] [--filter REGEX] [--timeout SECONDS]" >&2; exit 2 ;;
 	esac
 done
 
-timeout_s=$(sed -n 's/^timeout=//p' "$here/settings")
+[ -n "$timeout_s" ] || timeout_s=$(sed -n 's/^timeout=//p' "$here/settings")
 read -r -a progs <<< "$(make -s --no-print-directory -C "$here" print-tests OUTPUT="$output")"
 if [ -n "$filter" ]; then
 	sel=()

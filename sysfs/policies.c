@@ -85,27 +85,27 @@ static const struct kobj_type kap_policy_ktype = {
 };
 
 /*
- * A policy entered the live table.  Without memory it has no directory
- * (a failed kobject_add() is said in the log); it governs all the same.
+ * A policy is about to enter the live table: its directory first.  Without
+ * memory for it the change that brings the policy is refused (-ENOMEM to
+ * the writer), so that every live policy is listed.
  */
-static void kap_policy_added(struct kap_policy *p)
+static int kap_policy_added(struct kap_policy *p)
 {
 	struct kap_policy_dir *d;
 	int ret;
 
-	d = kzalloc(sizeof(*d), GFP_KERNEL);
+	d = kzalloc(sizeof(*d), GFP_KERNEL | __GFP_NOWARN);
 	if (!d)
-		return;
+		return -ENOMEM;
 	d->policy = kap_policy_get(p);
 	ret = kobject_init_and_add(&d->kobj, &kap_policy_ktype,
 				   kap_policies_kobj, "%s", kap_policy_name(p));
 	if (ret) {
-		pr_warn("policy %s: no sysfs directory: %d\n",
-			kap_policy_name(p), ret);
 		kobject_put(&d->kobj);
-		return;
+		return ret;
 	}
 	kap_policy_set_priv(p, d);
+	return 0;
 }
 
 /* A policy left the live table: its directory goes at once. */

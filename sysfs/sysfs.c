@@ -206,8 +206,10 @@ int kap_sysfs_init(void)
 	for (i = 0; i < KAP_NR_COUNTERS; i++)
 		kap_counter_list[i] = &kap_counter_attrs[i].attr.attr;
 	kap_kobj = kobject_create_and_add("kapolicy", kernel_kobj);
-	if (!kap_kobj)
-		return -ENOMEM;
+	if (!kap_kobj) {
+		ret = -ENOMEM;
+		goto err_kobj;
+	}
 	ret = sysfs_create_groups(kap_kobj, kap_groups);
 	if (ret)
 		goto err_groups;
@@ -220,6 +222,8 @@ err_policies:
 	sysfs_remove_groups(kap_kobj, kap_groups);
 err_groups:
 	kobject_put(kap_kobj);
+err_kobj:
+	pr_err("cannot create /sys/kernel/kapolicy (%d); not loading\n", ret);
 	return ret;
 }
 

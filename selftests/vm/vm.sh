@@ -20,6 +20,10 @@
 #                               the end
 #   vm.sh session [RELEASE]     scripts/session.sh (the README's session)
 #
+# KAP_VM_KERNEL_DIR names a kernel build tree instead (make check-debug's
+# debug kernel, scripts/check-debug.sh): its bzImage is booted, the module
+# built against it; everything the guest needs is built into that kernel.
+#
 # A run passes only on positive evidence: the guest writes results/verdict
 # after the tests.  A panic, oops or WARN (oops=panic panic_on_warn=1
 # panic=-1 with -no-reboot), a hang (timeout) or a missing verdict fails it,
@@ -30,6 +34,7 @@
 # default 2048), KAP_VM_CPUS (default 2), KAP_TEST_FILTER (a regex over
 # selftest names), KAP_KERNELS (releases, instead of discovery),
 # KAP_VM_QEMU_ARGS (more qemu options; bench: -icount shift=3,sleep=on),
+# KAP_TEST_TIMEOUT (seconds per selftest, instead of selftests/settings),
 # KAP_BUILD_DIR (default build/: where modules, selftests, initramfs and
 # results go, so that two runs can share a tree), KAP_VM_TCG_THREAD (single,
 # the default, or multi), KAP_RT_FILTER (the selftests a PREEMPT_RT kernel
@@ -54,7 +59,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-rt_filter=${KAP_RT_FILTER-module\.sh|events_burst|policy_override|policy_existing|policy_txn|policy_race|unload_load|sysfs_privileges}
+rt_filter=${KAP_RT_FILTER-module\.sh|module_faults|events_burst|policy_override|policy_existing|policy_txn|policy_race|unload_load|sysfs_privileges}
 top=$(cd "$here/../.." && pwd)
 build=${KAP_BUILD_DIR:-$top/build}
 mkdir -p "$build"
@@ -99,11 +104,18 @@ discover_kernels() {
 }
 
 kernels() {
-	if [ -n "${KAP_KERNELS:-}" ]; then
+	if [ -n "${KAP_VM_KERNEL_DIR:-}" ]; then
+		cat "$KAP_VM_KERNEL_DIR/include/config/kernel.release"
+	elif [ -n "${KAP_KERNELS:-}" ]; then
 		tr ' ' '\n' <<< "$KAP_KERNELS"
 	else
 		discover_kernels
 	fi
+}
+
+# kdir RELEASE: the kernel build tree modules for RELEASE are built against
+kdir() {
+	echo "${KAP_VM_KERNEL_DIR:-/lib/modules/$1/build}"
 }
 
 # build_module RELEASE: kapolicy.ko for RELEASE in build/kernel/RELEASE
@@ -113,7 +125,7 @@ build_module() {
 	cp -a "$top/Kbuild" "$dir/"
 	cp -a "$top/module" "$top/sysfs" "$dir/"
 	log=$dir/build.log
-	if ! make -C "/lib/modules/$rel/build" M="$dir" modules > "$log" 2>&1; then
+	if ! make -C "$(kdir "$rel")" M="$dir" modules > "$log" 2>&1; then
 		cat "$log" >&2
 		die "$rel: module build failed"
 	fi
@@ -121,7 +133,7 @@ build_module() {
 	# what "make install" lays out, for the service selftest
 	rm -rf "$build/stage/$rel"
 	if ! make -s -C "$top" install DESTDIR="$build/stage/$rel" KERNELRELEASE="$rel" \
-	     MODBUILD="$dir" > "$dir/install.log" 2>&1; then
+	     KDIR="$(kdir "$rel")" MODBUILD="$dir" > "$dir/install.log" 2>&1; then
 		cat "$dir/install.log" >&2
 		die "$rel: make install DESTDIR=$build/stage/$rel failed"
 	fi
@@ -137,6 +149,7 @@ build_userspace() {
 module_order() {
 	local rel=$1 depfile=/lib/modules/$1/modules.dep
 	shift
+	[ -e "$depfile" ] || return 0	# a kernel with everything built in
 	declare -A seen=()
 	resolve() {
 		local path=$1 line dep
@@ -190,11 +203,13 @@ boot() {
 	rm -rf "$dir/results"
 	mkdir -p "$dir/results"
 	make_initramfs "$rel" "$dir/initramfs.img"
+	local image=/boot/vmlinuz-$rel
+	[ -z "${KAP_VM_KERNEL_DIR:-}" ] || image=$KAP_VM_KERNEL_DIR/arch/x86/boot/bzImage
 	local qemu=(
 		qemu-system-x86_64 -accel "tcg,thread=${KAP_VM_TCG_THREAD:-single}" -cpu max
 		-m "$mem" -smp "$cpus" ${KAP_VM_QEMU_ARGS:-}
 		-nographic -no-reboot -nic none -vga none
-		-kernel "/boot/vmlinuz-$rel" -initrd "$dir/initramfs.img"
+		-kernel "$image" -initrd "$dir/initramfs.img"
 		-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
 		-virtfs "local,path=$dir/results,mount_tag=results,security_model=none"
 		-virtfs "local,path=$top,mount_tag=kaptop,security_model=none,readonly=on,multidevs=remap"
@@ -208,6 +223,9 @@ boot() {
 	tmo=$timeout_s
 	if [ -n "${KAP_TEST_FILTER:-}" ]; then
 		qemu[${#qemu[@]} - 1]+=" kapvm.filter=$KAP_TEST_FILTER"
+	fi
+	if [ -n "${KAP_TEST_TIMEOUT:-}" ]; then
+		qemu[${#qemu[@]} - 1]+=" kapvm.timeout=$KAP_TEST_TIMEOUT"
 	fi
 	set +e
 	timeout --kill-after=10 "$tmo" "${qemu[@]}" -serial "file:$dir/console.log" \

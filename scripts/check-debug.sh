@@ -1,0 +1,157 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make check-debug: the selftests on a kernel made to complain.  Builds, once,
+# a 6.12 kernel from Debian's linux-source-6.12 with KASAN, lockdep
+# (PROVE_LOCKING, PROVE_RCU), DEBUG_ATOMIC_SLEEP, DEBUG_LIST, debug objects,
+# kmemleak and fault injection (failslab, fail_function), everything the
+# harness and the selftests need built in (scripts/debug-kernel.config over
+# defconfig and kvm_guest.config), and boots it under qemu like the Debian
+# kernels (selftests/vm/vm.sh).  The guest fails the run on any KASAN,
+# lockdep, RCU, atomic-sleep or list report in its log (they all say
+# "BUG:" or "WARNING:"), and on any kmemleak report after a scan.
+#
+#   scripts/check-debug.sh build    build (or finish building) the kernel
+#   scripts/check-debug.sh test     build, then run the selftests
+#   scripts/check-debug.sh shell    build, then a shell in the VM
+#   scripts/check-debug.sh kernel   print the kernel's build directory
+#
+# The build is cached outside the source tree, in KAP_DEBUG_CACHE (default
+# ~/.cache/kapolicy/debug-kernel-6.12): an interrupted build resumes where it
+# stopped (make is incremental); a change of the config fragment or of the
+# source package reconfigures.  About 35 minutes on 2 cores the first time.
+#
+# Environment: KAP_DEBUG_CACHE, KAP_DEBUG_JOBS (make -j, default: the CPUs),
+# KAP_DEBUG_SPLIT (VMs the suite is shared between, default: the CPUs),
+# KAP_TEST_FILTER (a regex over selftest names: a part of the suite),
+# KAP_TEST_TIMEOUT (per selftest, default 2400 s: the debug kernel runs
+# several times slower than a production one).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/.." && pwd)
+cache=${KAP_DEBUG_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kapolicy/debug-kernel-6.12}
+jobs=${KAP_DEBUG_JOBS:-$(nproc)}
+fragment=$here/debug-kernel.config
+tarball=/usr/src/linux-source-6.12.tar.xz
+
+say() { echo "check-debug: $*"; }
+die() { echo "check-debug: $*" >&2; exit 1; }
+
+# the kernel's own build needs (scripts/deps.sh has the rest)
+build_deps() {
+	local p missing=()
+	for p in linux-source-6.12 build-essential flex bison bc libelf-dev libssl-dev xz-utils; do
+		dpkg -s "$p" > /dev/null 2>&1 || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return
+	[ "$(id -u)" = 0 ] || die "missing packages: ${missing[*]} (run as root to install them)"
+	say "installing ${missing[*]}"
+	{ apt-get install -y -q "${missing[@]}" > /dev/null 2>&1; } ||
+		{ apt-get update -q > /dev/null && apt-get install -y -q "${missing[@]}" > /dev/null; } ||
+		die "apt-get install ${missing[*]} failed"
+}
+
+source_tree() {
+	build_deps
+	[ -e "$tarball" ] || die "linux-source-6.12 is installed but $tarball is missing"
+	local stamp
+	stamp=$(stat -c '%s %Y' "$tarball")
+	if [ "$(cat "$cache/src.stamp" 2>/dev/null)" != "$stamp" ]; then
+		say "extracting $tarball into $cache/src"
+		rm -rf "$cache/src" "$cache/build" "$cache/config.stamp"
+		mkdir -p "$cache/src"
+		tar -xJf "$tarball" -C "$cache/src" --strip-components=1
+		echo "$stamp" > "$cache/src.stamp"
+	fi
+}
+
+configure() {
+	local b=$cache/build stamp missing
+	stamp=$(cat "$fragment" "$cache/src.stamp" | sha256sum | cut -d' ' -f1)
+	[ "$(cat "$cache/config.stamp" 2>/dev/null)" = "$stamp" ] && [ -f "$b/.config" ] && return
+	say "configuring (defconfig + kvm_guest.config + $(basename "$fragment"))"
+	mkdir -p "$b"
+	make -s -C "$cache/src" O="$b" defconfig > /dev/null
+	make -s -C "$cache/src" O="$b" kvm_guest.config > /dev/null
+	"$cache/src/scripts/kconfig/merge_config.sh" -m -O "$b" "$b/.config" "$fragment" > "$b/merge.log"
+	make -s -C "$cache/src" O="$b" olddefconfig > /dev/null
+	# every option the fragment asks for must have stuck
+	missing=$(grep -E '^CONFIG_[A-Z0-9_]+=' "$fragment" | while IFS= read -r want; do
+		case $want in
+		*=n) grep -qx "# ${want%=n} is not set" "$b/.config" ||
+		     ! grep -q "^${want%=n}=" "$b/.config" || echo "$want" ;;
+		*) grep -qx -- "$want" "$b/.config" || echo "$want" ;;
+		esac
+	done)
+	[ -z "$missing" ] || die "the kernel config lacks: $(echo $missing) (see $b/merge.log)"
+	echo "$stamp" > "$cache/config.stamp"
+}
+
+build() {
+	mkdir -p "$cache"
+	source_tree
+	configure
+	local start=$SECONDS log=$cache/build.log
+	say "building in $cache/build with $jobs jobs (log: $log)"
+	if ! make -C "$cache/src" O="$cache/build" -j"$jobs" bzImage modules_prepare > "$log" 2>&1; then
+		tail -n 40 "$log" >&2
+		die "the kernel build failed"
+	fi
+	say "kernel $(cat "$cache/build/include/config/kernel.release") built (${SECONDS}s this run, $((SECONDS - start))s of make)"
+}
+
+cmd=${1:-test}
+case $cmd in
+kernel)
+	echo "$cache/build"
+	;;
+build)
+	build
+	;;
+shell)
+	build
+	KAP_VM_KERNEL_DIR=$cache/build KAP_VM_MEM=${KAP_VM_MEM:-4096} \
+		exec "$top/selftests/vm/vm.sh" shell
+	;;
+test)
+	build
+	export KAP_VM_KERNEL_DIR=$cache/build KAP_VM_MEM=${KAP_VM_MEM:-4096}
+	export KAP_TEST_TIMEOUT=${KAP_TEST_TIMEOUT:-2400}
+	export KAP_VM_TIMEOUT=${KAP_VM_TIMEOUT:-14400}
+	export KAP_VM_APPEND="${KAP_VM_APPEND:-} kapvm.kmemleak=1"
+	split=${KAP_DEBUG_SPLIT:-$(nproc)}
+	# The suite is dealt out to $split VMs, one host CPU each, each with
+	# its own build directory (results in $cache/run-N/vm/RELEASE).
+	mapfile -t progs < <(make -s -C "$top/selftests" print-tests | tr " " "\n" | xargs -n1 basename)
+	if [ -n "${KAP_TEST_FILTER:-}" ]; then
+		mapfile -t progs < <(printf '%s\n' "${progs[@]}" | grep -E -- "$KAP_TEST_FILTER")
+	fi
+	[ ${#progs[@]} -gt 0 ] || die "no selftest matches KAP_TEST_FILTER=$KAP_TEST_FILTER"
+	[ "$split" -le ${#progs[@]} ] || split=${#progs[@]}
+	pids=()
+	start=$SECONDS
+	for ((i = 0; i < split; i++)); do
+		part=()
+		for ((j = i; j < ${#progs[@]}; j += split)); do
+			part+=("${progs[j]}")
+		done
+		re="^($(printf '%s|' "${part[@]}" | sed -e 's/\./\\./g' -e 's/|$//'))\$"
+		say "VM $i: ${part[*]}"
+		KAP_BUILD_DIR=$cache/run-$i KAP_TEST_FILTER=$re \
+			"$top/selftests/vm/vm.sh" test > "$cache/run-$i.log" 2>&1 &
+		pids+=($!)
+	done
+	status=0
+	for ((i = 0; i < split; i++)); do
+		wait "${pids[i]}" || status=1
+		cat "$cache/run-$i.log"
+	done
+	say "$( ((status == 0)) && echo passed || echo FAILED) in $((SECONDS - start))s"
+	exit $status
+	;;
+*)
+	sed -n '3,28p' "$0" | sed 's/^# \{0,1\}//'
+	exit 2
+	;;
+esac
