@@ -159,78 +159,74 @@ static int kap_staged_command(struct kap_staged *s, const struct kap_command *c)
 
 /* ---- publish, reconcile, retire ----------------------------------------- */
 
-/* A policy of to that is new, and whether it takes the name of one going. */
-static bool kap_is_new(struct kap_table *from, struct kap_table *to,
-		       unsigned int i, bool *renamed)
+/* The policy of t named like p, if any. */
+static struct kap_policy *kap_table_named(struct kap_table *t,
+					  const struct kap_policy *p)
 {
-	struct kap_policy *p = kap_table_at(to, i);
-	unsigned int j;
+	unsigned int i;
 
-	if (kap_table_has(from, p))
-		return false;
-	*renamed = false;
-	for (j = 0; j < kap_table_len(from); j++)
-		if (!strcmp(kap_policy_name(kap_table_at(from, j)),
-			    kap_policy_name(p)))
-			*renamed = true;
-	return true;
+	for (i = 0; i < kap_table_len(t); i++)
+		if (!strcmp(kap_policy_name(kap_table_at(t, i)), kap_policy_name(p)))
+			return kap_table_at(t, i);
+	return NULL;
 }
 
 /*
  * The observer is told of the policies of to that from lacks, before to is
  * published: if it cannot take one (no memory for its directory), those
  * it took are taken back and the change is refused.  A new policy that
- * replaces one of the same name is told after the old one has gone
- * (kap_tell_removed()): their directories share the name.
+ * replaces one of the same name (a transaction) takes its place, which
+ * cannot fail.
  */
 static int kap_tell_added(struct kap_table *from, struct kap_table *to)
 {
-	bool renamed;
+	struct kap_policy *p, *old;
 	unsigned int i;
 	int ret;
 
 	if (!kap_observer)
 		return 0;
 	for (i = 0; i < kap_table_len(to); i++) {
-		if (!kap_is_new(from, to, i, &renamed) || renamed)
+		p = kap_table_at(to, i);
+		if (kap_table_has(from, p))
 			continue;
-		ret = kap_observer->added(kap_table_at(to, i));
+		old = kap_table_named(from, p);
+		if (old) {
+			kap_observer->replaced(old, p);
+			continue;
+		}
+		ret = kap_observer->added(p);
 		if (ret)
 			goto undo;
 	}
 	return 0;
 
 undo:
-	while (i--)
-		if (kap_is_new(from, to, i, &renamed) && !renamed)
-			kap_observer->removed(kap_table_at(to, i));
+	while (i--) {
+		p = kap_table_at(to, i);
+		if (kap_table_has(from, p))
+			continue;
+		old = kap_table_named(from, p);
+		if (old)
+			kap_observer->replaced(p, old);
+		else
+			kap_observer->removed(p);
+	}
+	/* a reader may have found a policy of to in a directory meanwhile */
+	synchronize_rcu();
 	return ret;
 }
 
-/*
- * After to is published: the policies of from that to lacks, then the new
- * ones of to that took their names.  Without memory for the directory of
- * one of these the policy governs all the same, unlisted; the log says so.
- */
+/* After to is published: the policies of from that to lacks. */
 static void kap_tell_removed(struct kap_table *from, struct kap_table *to)
 {
-	bool renamed;
 	unsigned int i;
-	int ret;
 
 	if (!kap_observer)
 		return;
 	for (i = 0; i < kap_table_len(from); i++)
 		if (!kap_table_has(to, kap_table_at(from, i)))
 			kap_observer->removed(kap_table_at(from, i));
-	for (i = 0; i < kap_table_len(to); i++) {
-		if (!kap_is_new(from, to, i, &renamed) || !renamed)
-			continue;
-		ret = kap_observer->added(kap_table_at(to, i));
-		if (ret)
-			pr_warn("policy %s: no sysfs directory (%d): it governs, unlisted\n",
-				kap_policy_name(kap_table_at(to, i)), ret);
-	}
 }
 
 /*

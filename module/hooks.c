@@ -871,9 +871,39 @@ static void kap_fhooks_unregister(void)
 	}
 }
 
+/*
+ * The address of a function, by name: kallsyms_lookup_name() is not
+ * exported, but a kprobe resolves its symbol_name when registered; this
+ * one is never armed (KPROBE_FLAG_DISABLED) and goes at once.  0 if the
+ * kernel has no such function, or no probe may be put on it.
+ */
+static unsigned long kap_function_addr(const char *name, int *err)
+{
+	struct kprobe kp = {
+		.symbol_name = name,
+		.flags = KPROBE_FLAG_DISABLED,
+	};
+	unsigned long addr;
+
+	*err = register_kprobe(&kp);
+	if (*err)
+		return 0;
+	addr = (unsigned long)kp.addr;
+	unregister_kprobe(&kp);
+	return addr;
+}
+
+/*
+ * Each hook's filter is the function's address (ftrace_set_filter_ip()),
+ * not its name: ftrace_set_filter() with a name returns 0 when it runs
+ * out of memory while matching the name (6.1, 6.12), leaving the filter
+ * empty, and an ops with an empty filter is called for every function of
+ * the kernel.  The address path reports that failure.
+ */
 static int kap_fhooks_register(void)
 {
 	char name[KSYM_NAME_LEN];
+	unsigned long addr;
 	int i, ret;
 
 	for (i = 0; i < ARRAY_SIZE(kap_fhooks); i++) {
@@ -883,10 +913,18 @@ static int kap_fhooks_register(void)
 		h->ops.flags = FTRACE_OPS_FL_SAVE_REGS;
 		snprintf(name, sizeof(name), "%s%s", h->name,
 			 kap_hook_missing(h->name) ? KAP_MISSING_SUFFIX : "");
-		ret = ftrace_set_filter(&h->ops, name, strlen(name), 1);
+		addr = kap_function_addr(name, &ret);
+		if (!addr) {
+			pr_err("cannot hook %s(): %s (%d); not loading\n", h->name,
+			       ret == -ENOENT ? "no such function in this kernel" :
+			       "cannot resolve its address", ret);
+			kap_fhooks_unregister();
+			return ret;
+		}
+		ret = ftrace_set_filter_ip(&h->ops, addr, 0, 1);
 		if (ret) {
 			pr_err("cannot hook %s(): %s (%d); not loading\n", h->name,
-			       ret == -EINVAL ? "no such traceable function in this kernel" :
+			       ret == -ENOENT ? "not traceable in this kernel" :
 			       "ftrace's filter failed", ret);
 			kap_fhooks_unregister();
 			return ret;

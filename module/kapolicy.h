@@ -46,6 +46,8 @@ void kap_control_set_enforce(bool on);
  */
 struct kap_control_observer {
 	int (*added)(struct kap_policy *p);	/* before it is live */
+	/* before new is live, in place of old (same name); cannot fail */
+	void (*replaced)(struct kap_policy *old, struct kap_policy *new);
 	void (*removed)(struct kap_policy *p);
 };
 

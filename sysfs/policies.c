@@ -9,12 +9,17 @@
  *
  * The control layer tells this file's observer, under its lock, of each
  * policy entering or leaving the live table; a directory holds a reference
- * on its policy, dropped when the directory's kobject is released.
+ * on its policy, dropped when the directory's kobject is released.  A
+ * policy that replaces one of the same name (a transaction) takes over its
+ * directory: readers find the policy under rcu_read_lock(), and the one
+ * replaced is freed only after a grace period (its table's reference goes
+ * when that table is retired).
  *
  * Context: process context.
  */
 #include <linux/capability.h>
 #include <linux/kobject.h>
+#include <linux/rcupdate.h>
 #include <linux/slab.h>
 #include <linux/sysfs.h>
 
@@ -24,20 +29,21 @@ static struct kobject *kap_policies_kobj;
 
 struct kap_policy_dir {
 	struct kobject kobj;
-	struct kap_policy *policy;	/* referenced */
+	struct kap_policy __rcu *policy;	/* referenced */
 };
 
-/* The policy of a directory policies/NAME/. */
+/* The policy of a directory policies/NAME/; under rcu_read_lock(). */
 struct kap_policy *kap_sysfs_policy(struct kobject *dir)
 {
-	return container_of(dir, struct kap_policy_dir, kobj)->policy;
+	return rcu_dereference(container_of(dir, struct kap_policy_dir,
+					    kobj)->policy);
 }
 
 static void kap_policy_dir_release(struct kobject *kobj)
 {
 	struct kap_policy_dir *d = container_of(kobj, struct kap_policy_dir, kobj);
 
-	kap_policy_put(d->policy);
+	kap_policy_put(rcu_dereference_protected(d->policy, true));
 	kfree(d);
 }
 
@@ -49,14 +55,21 @@ static ssize_t spec_show(struct kobject *kobj, struct kobj_attribute *attr,
 
 	if (!capable(CAP_NET_ADMIN))
 		return -EPERM;
+	rcu_read_lock();
 	n = kap_policy_format(kap_sysfs_policy(kobj), buf, PAGE_SIZE - 1);
+	rcu_read_unlock();
 	return n + sysfs_emit_at(buf, n, "\n");
 }
 
 static ssize_t order_show(struct kobject *kobj, struct kobj_attribute *attr,
 			  char *buf)
 {
-	return sysfs_emit(buf, "%u\n", kap_policy_order(kap_sysfs_policy(kobj)));
+	unsigned int order;
+
+	rcu_read_lock();
+	order = kap_policy_order(kap_sysfs_policy(kobj));
+	rcu_read_unlock();
+	return sysfs_emit(buf, "%u\n", order);
 }
 
 static struct kobj_attribute kap_spec_attr = __ATTR_RO_MODE(spec, 0400);
@@ -97,7 +110,7 @@ static int kap_policy_added(struct kap_policy *p)
 	d = kzalloc(sizeof(*d), GFP_KERNEL | __GFP_NOWARN);
 	if (!d)
 		return -ENOMEM;
-	d->policy = kap_policy_get(p);
+	RCU_INIT_POINTER(d->policy, kap_policy_get(p));
 	ret = kobject_init_and_add(&d->kobj, &kap_policy_ktype,
 				   kap_policies_kobj, "%s", kap_policy_name(p));
 	if (ret) {
@@ -106,6 +119,22 @@ static int kap_policy_added(struct kap_policy *p)
 	}
 	kap_policy_set_priv(p, d);
 	return 0;
+}
+
+/*
+ * new takes old's directory (same name).  The directory's reference on old
+ * goes now: old's table still holds one until it is retired, after a grace
+ * period, so that a reader that found old can still use it.
+ */
+static void kap_policy_replaced(struct kap_policy *old, struct kap_policy *new)
+{
+	struct kap_policy_dir *d = kap_policy_priv(old);
+
+	kap_policy_set_priv(old, NULL);
+	kap_policy_set_priv(new, d);
+	if (d)
+		kap_policy_put(rcu_replace_pointer(d->policy, kap_policy_get(new),
+						   true));
 }
 
 /* A policy left the live table: its directory goes at once. */
@@ -122,6 +151,7 @@ static void kap_policy_removed(struct kap_policy *p)
 
 static const struct kap_control_observer kap_policies_observer = {
 	.added = kap_policy_added,
+	.replaced = kap_policy_replaced,
 	.removed = kap_policy_removed,
 };
 

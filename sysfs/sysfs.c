@@ -25,6 +25,7 @@
  */
 #include <linux/capability.h>
 #include <linux/kobject.h>
+#include <linux/rcupdate.h>
 #include <linux/sysfs.h>
 #include <linux/user_namespace.h>
 
@@ -136,10 +137,13 @@ static ssize_t kap_counter_show(struct kobject *kobj,
 					  attr)->counter;
 	u64 v[KAP_NR_COUNTERS];
 
-	if (kobj == kap_kobj)
+	if (kobj == kap_kobj) {
 		kap_stats_global(v);
-	else
+	} else {
+		rcu_read_lock();
 		kap_policy_counters(kap_sysfs_policy(kobj), v);
+		rcu_read_unlock();
+	}
 	return sysfs_emit(buf, "%llu\n", v[c]);
 }
 
