@@ -122,6 +122,9 @@ for a in $FAULTS /sys/kernel/debug/fail_page_alloc; do
 	[ -e $a/min-order ] && echo 0 > $a/min-order
 done
 push_cleanup "echo Y > $FAULTS/ignore-gfp-wait"
+# the kernel reports some allocations it fails (vmalloc): expected from here
+log "allocation faults: on"
+push_cleanup 'log "allocation faults: off"'
 
 # check_step NAME OUTPUT RC: two results from one fail_nth.py run
 check_step() {
