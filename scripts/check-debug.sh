@@ -101,6 +101,16 @@ build() {
 	say "kernel $(cat "$cache/build/include/config/kernel.release") built (${SECONDS}s this run, $((SECONDS - start))s of make)"
 }
 
+# vm.sh's settings for the debug kernel.  no5lvl: with qemu's "-cpu max"
+# the kernel would use 5-level paging, and KASAN then reports a wild access
+# in the first interrupt of boot.  acpi=noirq: evaluating the PCI routing
+# (_PRT) times out four times (30 s each) in ACPI's interpreter at this
+# kernel's speed.
+vm_env() {
+	export KAP_VM_KERNEL_DIR=$cache/build KAP_VM_MEM=${KAP_VM_MEM:-4096}
+	export KAP_VM_APPEND="${KAP_VM_APPEND:-} no5lvl acpi=noirq"
+}
+
 cmd=${1:-test}
 case $cmd in
 kernel)
@@ -111,17 +121,15 @@ build)
 	;;
 shell)
 	build
-	KAP_VM_KERNEL_DIR=$cache/build KAP_VM_MEM=${KAP_VM_MEM:-4096} \
-		exec "$top/selftests/vm/vm.sh" shell
+	vm_env
+	exec "$top/selftests/vm/vm.sh" shell
 	;;
 test)
 	build
-	export KAP_VM_KERNEL_DIR=$cache/build KAP_VM_MEM=${KAP_VM_MEM:-4096}
+	vm_env
 	export KAP_TEST_TIMEOUT=${KAP_TEST_TIMEOUT:-2400}
 	export KAP_VM_TIMEOUT=${KAP_VM_TIMEOUT:-14400}
-	# no5lvl: with qemu's "-cpu max" the kernel would use 5-level paging,
-	# and KASAN then reports a wild access in the first interrupt of boot
-	export KAP_VM_APPEND="${KAP_VM_APPEND:-} no5lvl kapvm.kmemleak=1"
+	export KAP_VM_APPEND="$KAP_VM_APPEND kapvm.kmemleak=1"
 	split=${KAP_DEBUG_SPLIT:-$(nproc)}
 	# The suite is dealt out to $split VMs, one host CPU each, each with
 	# its own build directory (results in $cache/run-N/vm/RELEASE).
