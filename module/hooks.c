@@ -647,10 +647,11 @@ static struct kretprobe kap_tcp_setsockopt_rp = {
 
 /*
  * For tests: the hook that this kernel is to lack.  The name given to the
- * kernel's lookup (ftrace's filter, kprobes' kallsyms, the tracepoint list)
- * gets a suffix no symbol has, so that the real failure path runs: loading
- * fails with one line naming the hook, and what was registered before it is
- * unregistered.
+ * kernel's lookup (kprobes' kallsyms lookup for functions, the tracepoint
+ * list) gets a suffix no symbol has, so that the real failure path runs:
+ * loading fails with one line naming the hook, and what was registered
+ * before it is unregistered.  (tcp_keepalive_timer() is read off a socket,
+ * not looked up: there the failure is simply returned.)
  */
 static char *missing_hook;
 module_param(missing_hook, charp, 0444);
