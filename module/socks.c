@@ -127,6 +127,19 @@ static raw_spinlock_t *kap_bucket_lock(u32 bucket)
 	return &kap_bucket_locks[bucket & ((1 << KAP_SOCK_LOCK_BITS) - 1)];
 }
 
+/*
+ * Most sockets have no state (no keepalive, no policy): their lookups, a
+ * few per connection, see an empty bucket without taking its lock.  The
+ * state of sk is only ever made by a hook on sk itself, in a context that
+ * owns the socket or runs its timer: made before this call, it is visible
+ * here through that ownership's ordering; made concurrently, the lookup
+ * may as well have come first.
+ */
+static bool kap_bucket_empty(u32 bucket)
+{
+	return hlist_empty(&kap_buckets[bucket]);
+}
+
 static struct kap_sock *kap_sock_find(struct hlist_head *head,
 				      const struct sock *sk)
 {
@@ -237,6 +250,8 @@ bool kap_sock_call(const struct sock *sk, enum kap_sock_want want,
 	struct kap_sock *ks;
 	unsigned long flags;
 
+	if (want == KAP_SOCK_FIND && kap_bucket_empty(bucket))
+		return false;
 	raw_spin_lock_irqsave(lock, flags);
 	ks = kap_sock_find(&kap_buckets[bucket], sk);
 	if (!ks && want != KAP_SOCK_FIND) {
@@ -277,6 +292,8 @@ void kap_sock_forget(const struct sock *sk)
 	struct kap_sock *ks;
 	unsigned long flags;
 
+	if (kap_bucket_empty(bucket))
+		return;
 	raw_spin_lock_irqsave(lock, flags);
 	ks = kap_sock_find(&kap_buckets[bucket], sk);
 	if (ks) {
