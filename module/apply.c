@@ -454,6 +454,18 @@ static u8 kap_policy_fields(const struct kap_policy *p)
 }
 
 /*
+ * Whether the application's TCP setsockopt() calls matter to p: it gives
+ * one of the values they set (an overrule in override mode, in fill mode
+ * the application's value recorded as its own).  SO_KEEPALIVE is seen by
+ * another hook, always there (tcp_set_keepalive()).
+ */
+bool kap_apply_watches_tcp_sockopt(const struct kap_policy *p)
+{
+	return kap_policy_fields(p) & (KAP_F_IDLE | KAP_F_INTVL | KAP_F_CNT |
+				       KAP_F_USER_TIMEOUT);
+}
+
+/*
  * The application set field on sk; sk is locked (lock_sock()), as when TCP
  * writes these values.  In fill mode, or while not enforcing, its value
  * stands from now on; in override mode a value the policy gives is written

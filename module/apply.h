@@ -20,6 +20,7 @@ struct kap_policy *kap_apply_policy_for(const struct sock *sk);
 void kap_govern(struct sock *sk, struct kap_policy *p, enum kap_trigger t,
 		u16 port);
 void kap_ungovern(struct sock *sk);
+bool kap_apply_watches_tcp_sockopt(const struct kap_policy *p);
 void kap_app_setsockopt(struct sock *sk, int level, int optname);
 void kap_app_keepalive(struct sock *sk, bool on);
 unsigned long kap_apply_missed(void);

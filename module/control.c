@@ -229,15 +229,32 @@ static void kap_tell_removed(struct kap_table *from, struct kap_table *to)
 			kap_observer->removed(kap_table_at(from, i));
 }
 
+/* Whether a policy of t needs the application's TCP setsockopt() calls. */
+static bool kap_table_watches_tcp_sockopt(struct kap_table *t)
+{
+	unsigned int i;
+
+	for (i = 0; i < kap_table_len(t); i++)
+		if (kap_apply_watches_tcp_sockopt(kap_table_at(t, i)))
+			return true;
+	return false;
+}
+
 /*
  * Makes t (NULL: an empty table) the live table, or nothing changes and the
- * error is returned (t is the caller's then).
+ * error is returned (t is the caller's then).  The setsockopt hook is
+ * armed before the first table that needs it is published.
  */
 static int kap_switch(struct kap_table *t)
 {
 	struct kap_table *old = kap_current;
 	int ret;
 
+	if (kap_table_watches_tcp_sockopt(t)) {
+		ret = kap_hooks_watch_tcp_sockopt();
+		if (ret)
+			return ret;
+	}
 	ret = kap_tell_added(old, t);
 	if (ret)
 		return ret;

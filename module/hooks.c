@@ -43,7 +43,9 @@
  *                         TCP writes the last three inline in
  *                         do_tcp_setsockopt() (6.12: before it takes the
  *                         socket lock), with no function call of their own
- *                         to hook
+ *                         to hook.  Armed once a policy gives one of those
+ *                         values (kap_hooks_watch_tcp_sockopt()): until
+ *                         then no TCP setsockopt() pays for it
  *
  * No kprobe on the softirq side: a kprobe is skipped (counted in nmissed)
  * while another kprobe handler runs on the same CPU, which is what happens
@@ -110,25 +112,45 @@ struct kap_sock_ctx {
 	struct kap_policy *policy;	/* valid under rcu_read_lock() */
 };
 
+/* The service port and governing policy of sk, whose state is st; under RCU. */
+static void kap_sock_ctx_of(const struct sock *sk, const struct kap_sock_state *st,
+			    struct kap_sock_ctx *ctx)
+{
+	ctx->port = st->port ?: kap_service_port_guess(sk);
+	ctx->flags = st->flags;
+	ctx->policy = kap_policy_by_id(st->policy);
+}
+
 /* The service port and governing policy of sk; call under RCU. */
 static void kap_sock_ctx(const struct sock *sk, struct kap_sock_ctx *ctx)
 {
 	struct kap_sock_state st = {};
 
 	kap_sock_get(sk, &st);
-	ctx->port = st.port ?: kap_service_port_guess(sk);
-	ctx->flags = st.flags;
-	ctx->policy = kap_policy_by_id(st.policy);
+	kap_sock_ctx_of(sk, &st, ctx);
+}
+
+/*
+ * Counts c for sk and names its policy in ev, from the state st that the
+ * caller copied where it updated it (no second lookup); call under RCU.
+ */
+static void kap_report_as(enum kap_counter c, struct kap_event *ev,
+			  const struct kap_sock_state *st)
+{
+	struct kap_sock_ctx ctx;
+
+	kap_sock_ctx_of(ev->sk, st, &ctx);
+	ev->policy = ctx.policy ? ctx.policy->name : NULL;
+	kap_count(c, ctx.port, ctx.policy ? ctx.policy->stats : NULL);
 }
 
 /* Counts c for sk and names its policy in ev; call under RCU. */
 static void kap_report(enum kap_counter c, struct kap_event *ev)
 {
-	struct kap_sock_ctx ctx;
+	struct kap_sock_state st = {};
 
-	kap_sock_ctx(ev->sk, &ctx);
-	ev->policy = ctx.policy ? ctx.policy->name : NULL;
-	kap_count(c, ctx.port, ctx.policy ? ctx.policy->stats : NULL);
+	kap_sock_get(ev->sk, &st);
+	kap_report_as(c, ev, &st);
 }
 
 /* The socket is idle with a keepalive probe unanswered (kernel's view). */
@@ -291,6 +313,7 @@ struct kap_answer {
 	bool answered;
 	u8 probe;
 	u32 rtt_us;
+	struct kap_sock_state st;	/* if answered */
 };
 
 static void kap_answer_fn(struct kap_sock_state *st, void *arg)
@@ -308,6 +331,7 @@ static void kap_answer_fn(struct kap_sock_state *st, void *arg)
 		return;		/* probing was reset, but nothing came back */
 	a->answered = true;
 	a->probe = st->probe;
+	a->st = *st;
 	/*
 	 * rcv_tstamp (jiffies) is when the acknowledging ACK arrived;
 	 * tcp_mstamp (us) is the last time the socket's clock was read, that
@@ -334,7 +358,7 @@ static void kap_check_answer(const struct sock *sk)
 		return;
 	ev.probe = a.probe;
 	rcu_read_lock();
-	kap_report(KAP_PROBES_ANSWERED, &ev);
+	kap_report_as(KAP_PROBES_ANSWERED, &ev, &a.st);
 	trace_probe_answered(&ev, a.rtt_us);
 	rcu_read_unlock();
 }
@@ -404,6 +428,7 @@ struct kap_probe_rec {
 	u64 now_us;
 	u32 now_jiffies;
 	u32 rcv_tstamp;
+	struct kap_sock_state st;	/* as updated (zero: no state) */
 };
 
 static void kap_probe_sent_fn(struct kap_sock_state *st, void *arg)
@@ -417,6 +442,7 @@ static void kap_probe_sent_fn(struct kap_sock_state *st, void *arg)
 	st->probe_us = r->now_us;
 	st->probe_jiffies = r->now_jiffies;
 	st->probe_rcv_tstamp = r->rcv_tstamp;
+	r->st = *st;
 }
 
 /* tcp_write_wakeup(sk, mib), entry: mib tells keepalive from zero-window */
@@ -448,7 +474,7 @@ static void kap_timer_rearmed(struct pt_regs *regs)
 	struct sock *sk = (struct sock *)regs_get_kernel_argument(regs, 0);
 	struct kap_timer_ctx *ctx = this_cpu_ptr(&kap_timer_ctx);
 	struct tcp_sock *tp = tcp_sk(sk);
-	struct kap_probe_rec r;
+	struct kap_probe_rec r = {};
 	struct kap_event ev = { .sk = sk };
 
 	if (!kap_in_timer_of(sk))
@@ -472,7 +498,7 @@ static void kap_timer_rearmed(struct pt_regs *regs)
 		trace_probe_deferred(&ev);
 	} else {
 		kap_sock_call(sk, KAP_SOCK_OBSERVE, kap_probe_sent_fn, &r);
-		kap_report(KAP_PROBES_SENT, &ev);
+		kap_report_as(KAP_PROBES_SENT, &ev, &r.st);
 		trace_probe_sent(&ev);
 	}
 	rcu_read_unlock();
@@ -639,6 +665,7 @@ NOKPROBE_SYMBOL(kap_setsockopt_return);
 
 static struct kretprobe kap_tcp_setsockopt_rp = {
 	.kp.symbol_name = "tcp_setsockopt",
+	.kp.flags = KPROBE_FLAG_DISABLED,	/* kap_hooks_watch_tcp_sockopt() */
 	.entry_handler = kap_tcp_setsockopt_entry,
 	.handler = kap_setsockopt_return,
 	.data_size = sizeof(struct kap_setsockopt),
@@ -1067,6 +1094,30 @@ void kap_hooks_uninit(void)
 	kap_tracepoints_unregister();
 	kap_fhooks_unregister();
 	unregister_kretprobes(kap_kretprobes, ARRAY_SIZE(kap_kretprobes));
+}
+
+/*
+ * The tcp_setsockopt() return probe is registered disarmed at load and
+ * armed before the first table with a policy that gives a value a TCP
+ * socket option sets is published (control.c, under its lock); then it
+ * stays armed until unload: disarming patches the function again, at every
+ * commit that crossed the line, and ftrace warns when it lacks the memory
+ * to.  Until then no TCP setsockopt() (TCP_NODELAY included) pays for an
+ * instance taken and put back.  A call that entered the function before it
+ * was armed is not seen.
+ */
+static bool kap_tcp_sockopt_armed;
+
+int kap_hooks_watch_tcp_sockopt(void)
+{
+	int ret;
+
+	if (kap_tcp_sockopt_armed)
+		return 0;
+	ret = enable_kretprobe(&kap_tcp_setsockopt_rp);
+	if (!ret)
+		kap_tcp_sockopt_armed = true;
+	return ret;
 }
 
 /*

@@ -90,6 +90,7 @@ int kap_apply_init(void);
 void kap_apply_uninit(void);
 int kap_hooks_init(void);
 void kap_hooks_uninit(void);
+int kap_hooks_watch_tcp_sockopt(void);
 unsigned long kap_hooks_missed(void);
 
 /* sysfs/: the control surface, up last and down first */

@@ -272,6 +272,10 @@ if want sockopt; then
 	for k in tcp-nodelay udp-rcvbuf unix-rcvbuf tcp-keepidle tcp-keepalive; do
 		row "$k" "m_sockopt $k" on none
 	done
+	# with policies that give TCP values the tcp_setsockopt() probe is armed
+	for k in tcp-nodelay tcp-keepidle; do
+		row "$k" "m_sockopt $k" kap1000 none
+	done
 fi
 config none
 

@@ -11,7 +11,9 @@
 #   fill      the calls win; on del nothing changes
 #
 # and SO_KEEPALIVE switched off by the application under keepalive=on, and
-# user_timeout=auto (idle + intvl * cnt).
+# user_timeout=auto (idle + intvl * cnt).  The return probe on
+# tcp_setsockopt() is armed only once a policy gives a value a TCP option
+# sets (until then no TCP setsockopt() pays for it), and then stays armed.
 . "$(dirname "$0")/functions.sh"
 . "$(dirname "$0")/net_lib.sh"
 
@@ -19,14 +21,28 @@ PORT=5020
 APP="1 600 60 7 0"		# what the application asks for
 
 setup
-ktap_plan 16
+ktap_plan 19
 unload_mod_if_loaded
 load_mod
 net_setup
 server_start $S4 $PORT
 
+# setsockopt_probe - the tcp_setsockopt() return probe: "disarmed", "armed"
+# or "absent" (kprobes/list in debugfs; +0x4 after an endbr64)
+function setsockopt_probe() {
+	local l
+	l=$(grep -E ' r +tcp_setsockopt\+0x[0-9a-f]+ ' /sys/kernel/debug/kprobes/list) || {
+		echo absent; return; }
+	[[ $l == *DISABLED* ]] && echo disarmed || echo armed
+}
+expect_eq "no policy: the setsockopt probe is registered, disarmed" disarmed "$(setsockopt_probe)"
+policy "add kaonly rport=$PORT keepalive=on mode=override"
+expect_eq "keepalive=on alone: still disarmed" disarmed "$(setsockopt_probe)"
+policy "del kaonly"
+
 log "---- override: the application's calls are overruled ----"
 policy "add ov rport=$PORT idle=11 intvl=12 cnt=3 keepalive=on mode=override"
+expect_eq "a policy that gives idle: the setsockopt probe is armed" armed "$(setsockopt_probe)"
 EV=$WORK/override.events
 trace_start
 client_start $S4 $PORT --wait 60 --set-after --keepalive --idle 600 --intvl 60 --cnt 7
