@@ -65,7 +65,10 @@ function burst() {
 		"timeouts +$(kap_stat_delta "$STATS" timeouts)"
 }
 
-burst alive none 4.5 2
+# Keepalive is switched on once all are connected (CLIENT_GO): opening
+# 1000 connections takes seconds, on a debug kernel a minute, and the
+# first ones would probe all along
+CLIENT_GO=1 burst alive none 4.5 2
 if [ "$SENT" -ge $N ]; then
 	ok "alive: every connection probed ($SENT probes)"
 else
@@ -93,7 +96,8 @@ expect_eq "dead: the events match the counters" "$((3 * N)) $N" \
 	"$(trace_count "$EV" probe_sent) $(trace_count "$EV" timeout)"
 
 # ---- 10,000 answered probes, each answer seen on the wire -------------------
-# The connections open with idle 30, so that none probes yet; once all
+# The connections open with idle 600, so that none probes yet (opening
+# them takes a minute on a debug kernel); once all
 # are connected (after their one-byte echo), the wire count starts and a
 # policy gives them idle 1 (applied to established connections at once):
 # from then on the only pure ACKs from the server are keepalive answers.
@@ -117,7 +121,7 @@ function answers_freeze() {
 		for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }')
 	ANSWERED=$(kap_stat_delta "$STATS" probes_answered)
 }
-BEFORE_STOP=answers_freeze CLIENT_HOLD=--hold burst answers answers_count 13 30
+BEFORE_STOP=answers_freeze CLIENT_HOLD=--hold burst answers answers_count 13 600
 BEFORE_STOP=
 log "answers: on the wire $WIRE, probes_answered $ANSWERED, sent $SENT"
 if [ "$ANSWERED" -ge 10000 ]; then

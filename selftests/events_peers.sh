@@ -51,8 +51,16 @@ function scenario() {
 	PORT_SENT0=$(kap_port_stat $PORT probes_sent)
 	trace_start
 	capture_start c0
-	client_start "$addr" $PORT --wait "$wait" "$@"
-	[ "$fault" != none ] && $fault
+	if [ "$fault" = none ]; then
+		client_start "$addr" $PORT --wait "$wait" "$@"
+	else
+		# the client sets its options (and so starts its keepalive
+		# timer) once the fault is in place: however slow the kernel,
+		# no probe is answered before it
+		client_start "$addr" $PORT --wait "$wait" "$@" --setopts-after "$WORK/$name.go"
+		$fault
+		touch "$WORK/$name.go"
+	fi
 	client_wait $((${wait%.*} + 30)) || log "the client did not report"
 	client_stop
 	server_stop

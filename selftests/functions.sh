@@ -17,6 +17,11 @@ KAP_MODULE=${KAP_MODULE:-}
 KAP_KAPCTL=${KAP_KAPCTL:-kapctl}
 RETRY_MAX=200		# loop_until attempts
 RETRY_INTERVAL=0.1	# seconds between attempts
+# How many times slower than Debian's kernels under emulation this kernel
+# runs (kapvm.slow=N on its command line: "make check-debug"): timeouts
+# for the tests' own processes (wait_file) are multiplied by it
+KAP_SLOW=${KAP_SLOW:-$(sed -n 's/.*kapvm\.slow=\([0-9]*\).*/\1/p' /proc/cmdline 2>/dev/null)}
+KAP_SLOW=${KAP_SLOW:-1}
 
 # Kselftest framework requirement - SKIP code is 4
 ksft_skip=4

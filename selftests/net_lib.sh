@@ -129,13 +129,14 @@ function fault_clear() {
 }
 
 # wait_file(path, seconds) - poll for a file to appear
+# (by the clock, times KAP_SLOW: on a debug kernel, starting sleep alone
+# can take most of a second)
 function wait_file() {
-	local i
-	for ((i = 0; i < $2 * 20; i++)); do
-		[ -e "$1" ] && return 0
+	local end=$((SECONDS + $2 * KAP_SLOW))
+	until [ -e "$1" ]; do
+		[ $SECONDS -lt $end ] || return 1
 		sleep 0.05
 	done
-	return 1
 }
 
 # server_start(addr, port, kaptool-options...) - server in kap-s
