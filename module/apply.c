@@ -222,6 +222,7 @@ struct kap_govern_rec {
 	u8 written;
 	const struct kap_values *app;
 	const struct kap_values *want;
+	const struct kap_sock_state *fresh;	/* the state to start from */
 	u16 port;
 };
 
@@ -246,6 +247,8 @@ static void kap_govern_fn(struct kap_sock_state *st, void *arg)
 {
 	struct kap_govern_rec *r = arg;
 
+	if (r->fresh)
+		*st = *r->fresh;
 	st->policy = r->id;
 	st->written = r->written;
 	st->app_idle = r->app->idle;
@@ -259,16 +262,19 @@ static void kap_govern_fn(struct kap_sock_state *st, void *arg)
 }
 
 /*
- * p governs sk from now on.  The caller owns the socket (see the top).  A
- * socket whose state cannot be tracked (limits/sockets_max) is left alone:
- * what kapolicy cannot take back, it does not write.
+ * p governs sk from now on; its state starts from fresh if given (a
+ * connection that opens: in the same lookup).  The caller owns the socket
+ * (see the top).  A socket whose state cannot be tracked
+ * (limits/sockets_max) is left alone: what kapolicy cannot take back, it
+ * does not write.
  */
 void kap_govern(struct sock *sk, struct kap_policy *p, enum kap_trigger t,
-		u16 port)
+		u16 port, const struct kap_sock_state *fresh)
 {
 	struct kap_values app, want;
 	struct kap_govern_rec r = {
 		.id = p->id, .app = &app, .want = &want, .port = port,
+		.fresh = fresh,
 	};
 
 	kap_read(sk, &app);
@@ -771,7 +777,7 @@ static bool kap_reconcile_sock(struct sock *sk)
 			kap_revert(sk, false);
 		if (want)
 			kap_govern(sk, want, KAP_TRIGGER_EXISTING,
-				   snap.port ?: kap_service_port_guess(sk));
+				   snap.port ?: kap_service_port_guess(sk), NULL);
 		done = !kap_needs_change(sk);
 	}
 	rcu_read_unlock();

@@ -11,6 +11,7 @@
 #include <net/sock.h>
 
 #include "events.h"
+#include "socks.h"
 #include "table.h"
 
 u8 kap_sockopt_field(int level, int optname);
@@ -18,7 +19,7 @@ bool kap_apply_enforcing(void);
 void kap_apply_set_enforce(bool on);
 struct kap_policy *kap_apply_policy_for(const struct sock *sk);
 void kap_govern(struct sock *sk, struct kap_policy *p, enum kap_trigger t,
-		u16 port);
+		u16 port, const struct kap_sock_state *fresh);
 void kap_ungovern(struct sock *sk);
 bool kap_apply_watches_tcp_sockopt(const struct kap_policy *p);
 void kap_app_setsockopt(struct sock *sk, int level, int optname);

@@ -715,16 +715,17 @@ static void kap_conn_opened(struct sock *sk, bool passive)
 	p = kap_apply_policy_for(sk);
 	/*
 	 * Track sockets that may probe or that a policy governs; reset a
-	 * stale entry in any case.
+	 * stale entry in any case (for a governed one, in kap_govern()'s
+	 * lookup).
 	 */
-	if (p)
-		want = KAP_SOCK_GOVERN;
-	else if (sock_flag(sk, SOCK_KEEPOPEN))
-		want = KAP_SOCK_OBSERVE;
-	kap_sock_call(sk, want, kap_opened_fn, &fresh);
-	if (p)
+	if (p) {
 		kap_govern(sk, p, passive ? KAP_TRIGGER_ACCEPT : KAP_TRIGGER_CONNECT,
-			   fresh.port);
+			   fresh.port, &fresh);
+	} else {
+		if (sock_flag(sk, SOCK_KEEPOPEN))
+			want = KAP_SOCK_OBSERVE;
+		kap_sock_call(sk, want, kap_opened_fn, &fresh);
+	}
 	rcu_read_unlock();
 }
 
