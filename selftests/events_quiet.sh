@@ -56,11 +56,13 @@ server_start $S4 $PORT
 quiet_start busy
 ka0=$(nstat_get $NS_C TcpExtTCPKeepAlive)
 abort0=$(nstat_get $NS_C TcpExtTCPAbortOnTimeout)
-# idle 4: the fault and the data must be in place before the first probe
+# the fault and the data must be in place before the first probe: the
+# client switches keepalive on (idle 4) once the fault is there, then
+# sends at once
 client_start $S4 $PORT --wait 40 --keepalive --idle 4 --intvl 1 --cnt 3 \
-	--send-after "$WORK/send"
+	--setopts-after "$WORK/go" --send-after "$WORK/send"
 fault_drop
-touch "$WORK/send"
+touch "$WORK/send" "$WORK/go"
 client_wait 60 || log "busy: the client did not report"
 quiet_end busy
 client_stop
@@ -106,11 +108,13 @@ expect_eq "zero_window: no death after idle" 0 "$(trace_count "$EV" idle_death)"
 
 # ---- fin_wait2: the orphan's FIN timeout, run by the keepalive timer ----
 # With tcp_fin_timeout above TCP_TIMEWAIT_LEN (60 s) close() leaves the
-# orphan to the keepalive timer; lowering it before the timer fires makes
-# the timer reset the connection instead of moving it to TIME_WAIT.
+# orphan to the keepalive timer (for the difference: 10 s, longer on a
+# slow kernel; 3 s were seen to pass before the orphan was looked at on a
+# loaded machine); lowering it before the timer fires makes the timer
+# reset the connection instead of moving it to TIME_WAIT.
 server_start $S4 $PORT --no-read
 quiet_start fin_wait2
-in_ns $NS_C sysctl -qw net.ipv4.tcp_fin_timeout=63
+in_ns $NS_C sysctl -qw net.ipv4.tcp_fin_timeout=$((60 + 10 * KAP_SLOW))
 capture_start c0
 client_start $S4 $PORT --keepalive --idle 1 --intvl 1 --cnt 3 --close
 client_wait 10
