@@ -83,8 +83,11 @@ slab "$WORK/slab0"
 # no TIME_WAIT sockets: they would hold memory past the end
 in_ns $NS_C sysctl -qw net.ipv4.tcp_max_tw_buckets=0
 server_start $S4 $PORT --ports 4
+# keepalive on once all are connected: on a slow kernel the first ones
+# would otherwise probe every second while the rest connect
+touch "$WORK/go"
 client_start $S4 $PORT --ports 4 --count $N --wait 3600 --hold \
-	--keepalive --idle 1 --intvl 1 --cnt 100
+	--keepalive --idle 1 --intvl 1 --cnt 100 --setopts-after "$WORK/go"
 in_ns $NS_R nft add rule inet kap kapfwd tcp dport $((PORT + 1)) drop
 in_ns $NS_R nft add rule inet kap kapfwd tcp sport $((PORT + 1)) drop
 in_ns $NS_R nft add rule inet kap kapfwd tcp dport $((PORT + 2)) \
