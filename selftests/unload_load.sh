@@ -119,7 +119,7 @@ storm=$!
 loops+=($!)
 (
 	while [ ! -e "$WORK/stop" ]; do
-		kapctl -j watch --duration 3 >> "$WORK/watch" 2>/dev/null
+		kapctl -j watch --duration $((3 * KAP_SLOW)) >> "$WORK/watch" 2>/dev/null
 		sleep 0.5
 	done
 ) &

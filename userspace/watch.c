@@ -1339,8 +1339,8 @@ static int kap_watch_live(struct kap_watch *w, double duration)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
 	struct sigaction sa = { .sa_handler = kap_on_signal };
-	double end = duration > 0 ? kap_now() + duration : 0;
 	sigset_t block, orig;
+	double end = 0;
 	char tracefs[256];
 	int64_t stat_lost, v;
 	bool more = false;
@@ -1370,6 +1370,9 @@ static int kap_watch_live(struct kap_watch *w, double duration)
 		sigprocmask(SIG_SETMASK, &orig, NULL);
 		return KAP_EXIT_FAIL;
 	}
+	/* DURATION counts from when events flow, not from the set-up. */
+	if (duration > 0)
+		end = kap_now() + duration;
 	while (!kap_stop) {
 		struct timespec tmo = { 0, 200 * 1000000L };
 		int r;
