@@ -350,6 +350,12 @@ def storm(a):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     n = 0
     try:
+        # ready once SIGTERM is handled (a slow kernel starts Python in
+        # seconds); then, with --go, wait for the go file
+        if a.ready:
+            write_file(a.ready, 'ready\n')
+        while a.go and not os.path.exists(a.go):
+            time.sleep(0.05)
         while True:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, n & 1)
             s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 1 + n % 100)
@@ -521,7 +527,9 @@ def main():
     ch.add_argument('--keepalive', action='store_true')
     ch.add_argument('--result', required=True)
     so = sub.add_parser('storm')
-    so.add_argument('--result', help='the number of rounds, on SIGINT')
+    so.add_argument('--result', help='the number of rounds, on SIGTERM')
+    so.add_argument('--ready', help='written once SIGTERM is handled')
+    so.add_argument('--go', help='start the rounds once this file exists')
     il = sub.add_parser('idlers')
     il.add_argument('addr')
     il.add_argument('port', type=int)

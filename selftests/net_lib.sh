@@ -115,16 +115,26 @@ function fault_reject() {
 }
 
 # fault_local_drop - the client's own link drops every packet it sends
-# (a qdisc that holds nothing): local congestion
+# (a qdisc that holds nothing): local congestion.  The router's neighbour
+# entries are pinned meanwhile: once one is stale (a slow kernel takes long
+# enough), resolving it queues the packet in the neighbour table and
+# reports it sent, and TCP counts a probe that waits there as sent.
 function fault_local_drop() {
+	local mac
 	log "fault: the client's qdisc drops every packet"
+	mac=$(in_ns $NS_R cat /sys/class/net/r0/address)
+	in_ns $NS_C ip neigh replace 192.0.2.254 lladdr "$mac" dev c0 nud permanent
+	in_ns $NS_C ip -6 neigh replace 2001:db8:1::fe lladdr "$mac" dev c0 nud permanent
 	in_ns $NS_C tc qdisc add dev c0 root pfifo limit 0
 }
 
 function fault_clear() {
 	log "fault: cleared"
 	in_ns $NS_R nft flush chain inet kap kapfwd
-	in_ns $NS_C tc qdisc del dev c0 root 2>/dev/null
+	if in_ns $NS_C tc qdisc del dev c0 root 2>/dev/null; then
+		in_ns $NS_C ip neigh del 192.0.2.254 dev c0 2>/dev/null
+		in_ns $NS_C ip -6 neigh del 2001:db8:1::fe dev c0 2>/dev/null
+	fi
 	return 0
 }
 
