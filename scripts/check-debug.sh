@@ -25,14 +25,19 @@
 # KAP_DEBUG_SPLIT (VMs the suite is shared between, default: the CPUs),
 # KAP_TEST_FILTER (a regex over selftest names: a part of the suite),
 # KAP_TEST_TIMEOUT (per selftest, default 2400 s: the debug kernel runs
-# several times slower than a production one).
+# several times slower than a production one), KAP_DEBUG_RT=1 (the same
+# kernel with PREEMPT_RT, scripts/debug-kernel-rt.config over the fragment:
+# DEBUG_ATOMIC_SLEEP there reports a spinlock_t, which sleeps on RT, taken
+# in atomic context; cached in ~/.cache/kapolicy/debug-kernel-6.12-rt).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
-cache=${KAP_DEBUG_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kapolicy/debug-kernel-6.12}
+rt=${KAP_DEBUG_RT:-0}
+cache=${KAP_DEBUG_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kapolicy/debug-kernel-6.12$([ "$rt" = 1 ] && echo -rt)}
 jobs=${KAP_DEBUG_JOBS:-$(nproc)}
-fragment=$here/debug-kernel.config
+fragments=("$here/debug-kernel.config")
+[ "$rt" = 1 ] && fragments+=("$here/debug-kernel-rt.config")
 tarball=/usr/src/linux-source-6.12.tar.xz
 
 say() { echo "check-debug: $*"; }
@@ -67,11 +72,17 @@ source_tree() {
 }
 
 configure() {
-	local b=$cache/build stamp missing
-	stamp=$(cat "$fragment" "$cache/src.stamp" | sha256sum | cut -d' ' -f1)
+	local b=$cache/build stamp missing fragment=$cache/fragment.config
+	stamp=$(cat "${fragments[@]}" "$cache/src.stamp" | sha256sum | cut -d' ' -f1)
 	[ "$(cat "$cache/config.stamp" 2>/dev/null)" = "$stamp" ] && [ -f "$b/.config" ] && return
-	say "configuring (defconfig + kvm_guest.config + $(basename "$fragment"))"
+	say "configuring (defconfig + kvm_guest.config + $(basename -a "${fragments[@]}" | tr '\n' ' '))"
 	mkdir -p "$b"
+	# the fragments in order, a later one's value of an option winning
+	awk -F= '/^CONFIG_/ { k = $1 }
+		 /^# CONFIG_.* is not set$/ { k = $0; sub(/^# /, "", k); sub(/ is not set$/, "", k) }
+		 /^(CONFIG_|# CONFIG_.* is not set$)/ { if (!(k in at)) order[++n] = k; at[k] = $0 }
+		 END { for (i = 1; i <= n; i++) print at[order[i]] }' \
+		"${fragments[@]}" > "$fragment"
 	make -s -C "$cache/src" O="$b" defconfig > /dev/null
 	make -s -C "$cache/src" O="$b" kvm_guest.config > /dev/null
 	"$cache/src/scripts/kconfig/merge_config.sh" -m -O "$b" "$b/.config" "$fragment" > "$b/merge.log"
