@@ -63,10 +63,12 @@ load_mod max_ports=4096
 server_start $S4 $PORT --ports 2000
 # keepalive is switched on once all are connected (the go file exists):
 # on a slow kernel the first ones would probe all along, and with idle=1
-# a probe answered late by an overloaded machine ends a connection
+# a probe answered late by an overloaded machine ends a connection.  The
+# probes come every KAP_SLOW s: 2000 a second soft-lock a debug kernel's
+# timer softirq.
 touch "$WORK/go"
-client_start $S4 $PORT --ports 2000 --count 2000 --wait 6 --keepalive --idle 1 \
-	--intvl 1 --cnt 3 --setopts-after "$WORK/go"
+client_start $S4 $PORT --ports 2000 --count 2000 --wait $((6 * KAP_SLOW)) --keepalive \
+	--idle $KAP_SLOW --intvl $KAP_SLOW --cnt 3 --setopts-after "$WORK/go"
 reads=0 bad=0
 while [ ! -e "$WORK/client.result" ] && [ $reads -lt 400 ]; do
 	cat "$SYSFS_DIR/ports" > "$WORK/ports.read" || die "ports: read failed"
@@ -102,8 +104,8 @@ unload_mod
 load_mod max_sockets=1024
 ka0=$(nstat_get $NS_C TcpExtTCPKeepAlive)
 server_start $S4 $PORT
-client_start $S4 $PORT --count 1100 --wait 3.5 --keepalive --idle 1 --intvl 1 --cnt 3 --hold \
-	--setopts-after "$WORK/go"
+client_start $S4 $PORT --count 1100 --wait $((7 * KAP_SLOW / 2)).$((7 * KAP_SLOW % 2 * 5)) \
+	--keepalive --idle $KAP_SLOW --intvl $KAP_SLOW --cnt 3 --hold --setopts-after "$WORK/go"
 client_wait 120
 log "sockets: tracked $(cat $SYSFS_DIR/limits/sockets_tracked), overflow $(cat $SYSFS_DIR/limits/sockets_overflow)"
 expect_eq "the table is full: 1024 sockets tracked" 1024 "$(cat $SYSFS_DIR/limits/sockets_tracked)"

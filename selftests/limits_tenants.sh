@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # An unprivileged user (nobody) fills kapolicy's bounded tables with
-# ungoverned keepalive connections: 1100 of them, probing every second, on
+# ungoverned keepalive connections: 1100 of them, probing every second (every
+# KAP_SLOW s on a slow kernel: 1100 a second soft-lock a debug kernel), on
 # 20 service ports, against max_sockets=1024 and max_ports=16.  Then root's
 # new connection on a policy's port is still governed (it takes the place
 # of an ungoverned socket: limits/sockets_evicted), and that port still
@@ -28,8 +29,8 @@ chmod 0777 "$OUT"
 push_cleanup "rm -rf $OUT"
 log "nobody opens 1100 keepalive connections on 20 ports"
 ip netns exec $NS_C setpriv --reuid=65534 --regid=65534 --clear-groups -- \
-	$KAPTOOL client $S4 $PORT --ports 20 --count 1100 --keepalive --idle 1 \
-	--intvl 1 --cnt 9 --wait 600 --hold --ready "$OUT/ready" --result "$OUT/result" &
+	$KAPTOOL client $S4 $PORT --ports 20 --count 1100 --keepalive --idle $KAP_SLOW \
+	--intvl $KAP_SLOW --cnt 9 --wait 600 --hold --ready "$OUT/ready" --result "$OUT/result" &
 NOBODY=$!
 push_cleanup "kill $NOBODY 2>/dev/null"
 wait_file "$OUT/ready" 120 || die "nobody's client did not connect"
