@@ -33,11 +33,14 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
-rt=${KAP_DEBUG_RT:-0}
-cache=${KAP_DEBUG_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kapolicy/debug-kernel-6.12$([ "$rt" = 1 ] && echo -rt)}
-jobs=${KAP_DEBUG_JOBS:-$(nproc)}
 fragments=("$here/debug-kernel.config")
-[ "$rt" = 1 ] && fragments+=("$here/debug-kernel-rt.config")
+flavour=
+if [ "${KAP_DEBUG_RT:-0}" = 1 ]; then
+	fragments+=("$here/debug-kernel-rt.config")
+	flavour=-rt
+fi
+cache=${KAP_DEBUG_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kapolicy/debug-kernel-6.12$flavour}
+jobs=${KAP_DEBUG_JOBS:-$(nproc)}
 tarball=/usr/src/linux-source-6.12.tar.xz
 
 say() { echo "check-debug: $*"; }
