@@ -30,8 +30,10 @@ for ns in $NS_C $NS_S; do
 	in_ns $ns sysctl -qw net.mptcp.enabled=1 || skip_all "net.mptcp.enabled cannot be set"
 done
 
-# idle 5: the counters are read and the path cut before the first probe
-policy "add mp rport=$PORT idle=5 intvl=1 cnt=3 keepalive=on"
+# idle 5 (times KAP_SLOW): the counters are read and the path cut before
+# the first probe (on a debug kernel, 5 s after the connect the test had
+# only just read ss, and a probe fell between the two counters' reads)
+policy "add mp rport=$PORT idle=$((5 * KAP_SLOW)) intvl=1 cnt=3 keepalive=on"
 
 # the server: an MPTCP listener that accepts and holds its connections
 in_ns $NS_S python3 - "$S4" "$PORT" "$WORK/mp.server" <<'PY' &
