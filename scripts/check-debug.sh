@@ -145,10 +145,13 @@ test)
 	export KAP_VM_TIMEOUT=${KAP_VM_TIMEOUT:-14400}
 	# kapvm.slow: the tests' waits for their own processes are 4 times
 	# longer (this kernel runs about 4 times slower than Debian's).
-	# watchdog_thresh=30: a soft lockup is reported after 60 s, not 20: a
-	# burst of a thousand probes keeps this kernel's timer softirq busy
-	# for 20 s when the host gives its emulated CPU less than a core.
+	# watchdog_thresh=30 and rcu_cpu_stall_timeout=60: a soft lockup or an
+	# RCU stall is reported after 60 s, not 20 or 21: a burst of a thousand
+	# probes keeps this kernel's timer softirq busy 20 s or more when the
+	# host gives its emulated CPU less than a core, and 2000 (limits.sh)
+	# kept one CPU in it 26 s.
 	export KAP_VM_APPEND="$KAP_VM_APPEND kapvm.kmemleak=1 kapvm.slow=4 watchdog_thresh=30"
+	KAP_VM_APPEND+=" rcupdate.rcu_cpu_stall_timeout=60"
 	split=${KAP_DEBUG_SPLIT:-$(nproc)}
 	# The suite is dealt out to $split VMs, one host CPU each, each with
 	# its own build directory (results in $cache/run-N/vm/RELEASE).
