@@ -162,13 +162,18 @@ test)
 	[ ${#progs[@]} -gt 0 ] || die "no selftest matches KAP_TEST_FILTER=$KAP_TEST_FILTER"
 	[ "$split" -le ${#progs[@]} ] || split=${#progs[@]}
 	# Longest first, each to the VM with the least work so far; the weights
-	# are seconds on this kernel under emulation (measured; 120 if unknown).
-	declare -A cost=([control_fuzz.sh]=2000 [unload_load.sh]=1900
-		[events_peers.sh]=1500 [module_faults.sh]=1300 [policy_apply.sh]=750
-		[doctor.sh]=700 [events_quiet.sh]=650 [policy_race.sh]=500
-		[policy_bad.sh]=460 [events_burst.sh]=450 [kapctl.sh]=420
-		[limits.sh]=250 [events_tools.sh]=240 [policy_existing.sh]=210
-		[policy_override.sh]=200)
+	# are seconds on this kernel under emulation (measured 2026-12-07, two
+	# VMs on 2 cores; 120 if unknown).
+	declare -A cost=([control_fuzz.sh]=1813 [unload_load.sh]=1324
+		[events_peers.sh]=962 [module_faults.sh]=896 [policy_apply.sh]=662
+		[policy_race.sh]=616 [events_burst.sh]=501 [policy_bad.sh]=399
+		[limits.sh]=382 [kapctl.sh]=338 [events_quiet.sh]=271 [doctor.sh]=257
+		[policy_existing.sh]=211 [limits_tenants.sh]=187
+		[policy_override.sh]=176 [policy_order.sh]=134 [events_tools.sh]=116
+		[policy_txn.sh]=109 [policy_cgroup.sh]=105 [policy_mptcp.sh]=98
+		[service.sh]=55 [module.sh]=39 [policy_netns.sh]=37
+		[sysfs_privileges.sh]=21 [sysfs_abi.sh]=14 [sysfs_test]=9
+		[policy_reconnect.sh]=8)
 	mapfile -t progs < <(for p in "${progs[@]}"; do
 		echo "${cost[$p]:-120} $p"; done | sort -k1,1nr -k2 | cut -d' ' -f2)
 	load=() parts=()
