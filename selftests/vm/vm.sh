@@ -300,8 +300,9 @@ test)
 	parallel=${KAP_VM_PARALLEL:-$(nproc)}
 	status=0
 	pids=()
-	mapfile -t rels < <(printf '%s\n' "${rels[@]}" | grep -v -- '-rt-'
-			    printf '%s\n' "${rels[@]}" | grep -- '-rt-')
+	mapfile -t rels < <(printf '%s\n' "${rels[@]}" | { grep -v -- '-rt-' || true; }
+			    printf '%s\n' "${rels[@]}" | { grep -- '-rt-' || true; })
+	[ ${#rels[@]} -gt 0 ] || die "no kernel to test"
 	for rel in "${rels[@]}"; do
 		while [ "$(jobs -rp | wc -l)" -ge "$parallel" ]; do
 			wait -n || true
