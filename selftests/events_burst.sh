@@ -78,7 +78,7 @@ function burst() {
 # fall due less often: a debug kernel's timer softirq cannot send and
 # answer 1000 a second (a soft lockup), and answers must come back within
 # cnt intervals.
-INTVL=$KAP_SLOW CLIENT_GO=1 burst alive none $((9 * KAP_SLOW / 2)).$((9 * KAP_SLOW % 2 * 5)) \
+INTVL=$KAP_SLOW CLIENT_GO=1 burst alive none "$(slow 4.5)" \
 	$((2 * KAP_SLOW))
 if [ "$SENT" -ge $N ]; then
 	ok "alive: every connection probed ($SENT probes)"

@@ -23,6 +23,11 @@ RETRY_INTERVAL=0.1	# seconds between attempts
 KAP_SLOW=${KAP_SLOW:-$(sed -n 's/.*kapvm\.slow=\([0-9]*\).*/\1/p' /proc/cmdline 2>/dev/null)}
 KAP_SLOW=${KAP_SLOW:-1}
 
+# slow(seconds) - seconds times KAP_SLOW, fractions kept ("3.5" -> "14")
+function slow() {
+	awk -v s="$1" -v k="$KAP_SLOW" 'BEGIN { print s * k }'
+}
+
 # Kselftest framework requirement - SKIP code is 4
 ksft_skip=4
 

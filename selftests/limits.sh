@@ -104,7 +104,7 @@ unload_mod
 load_mod max_sockets=1024
 ka0=$(nstat_get $NS_C TcpExtTCPKeepAlive)
 server_start $S4 $PORT
-client_start $S4 $PORT --count 1100 --wait $((7 * KAP_SLOW / 2)).$((7 * KAP_SLOW % 2 * 5)) \
+client_start $S4 $PORT --count 1100 --wait "$(slow 3.5)" \
 	--keepalive --idle $KAP_SLOW --intvl $KAP_SLOW --cnt 3 --hold --setopts-after "$WORK/go"
 client_wait 120
 log "sockets: tracked $(cat $SYSFS_DIR/limits/sockets_tracked), overflow $(cat $SYSFS_DIR/limits/sockets_overflow)"
