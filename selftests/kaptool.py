@@ -254,8 +254,8 @@ def client(a):
 
 
 def pcap_packets(path):
-    """(src, dst, seq, ack, flags, payload length) of each TCP packet of an
-    Ethernet pcap file written by tcpdump."""
+    """(src, dst, seq, ack, flags, payload length, source port, destination
+    port) of each TCP packet of an Ethernet pcap file written by tcpdump."""
     with open(path, 'rb') as f:
         data = f.read()
     magic = struct.unpack('<I', data[:4])[0]
@@ -283,9 +283,9 @@ def pcap_packets(path):
             continue
         if len(tcp) < 20:
             continue
-        seq, ack = struct.unpack('!II', tcp[4:12])
+        sport, dport, seq, ack = struct.unpack('!HHII', tcp[:12])
         doff = (tcp[12] >> 4) * 4
-        yield src, dst, seq, ack, tcp[13], iplen - doff
+        yield src, dst, seq, ack, tcp[13], iplen - doff, sport, dport
 
 
 def wire(a):
@@ -293,7 +293,8 @@ def wire(a):
     nxt = None          # the next sequence number SRC will send
     pending = False     # a probe waits for its answer
     probes = answers = rsts = 0
-    for src, dst, seq, ack, flags, length in pcap_packets(a.pcap):
+    reset = set()       # the connections (port pairs) that got an RST
+    for src, dst, seq, ack, flags, length, sport, dport in pcap_packets(a.pcap):
         if src == a.src and dst == a.dst:
             end = (seq + length + (1 if flags & (SYN | FIN) else 0)) & 0xffffffff
             if (length == 0 and flags & (SYN | FIN | RST) == 0 and
@@ -306,10 +307,12 @@ def wire(a):
         elif src == a.dst and dst == a.src:
             if flags & RST:
                 rsts += 1
+                reset.add((sport, dport))
             elif pending and length == 0 and flags & (SYN | FIN) == 0:
                 answers += 1
                 pending = False
-    print(json.dumps({'probes': probes, 'answers': answers, 'rsts': rsts}))
+    print(json.dumps({'probes': probes, 'answers': answers, 'rsts': rsts,
+                      'reset_conns': len(reset)}))
 
 
 def churn(a):

@@ -309,6 +309,8 @@ function capture_stop() {
 #   probes    segments from src with no data and seq = snd_nxt - 1
 #   answers   empty ACKs from dst that follow a probe
 #   rsts      RSTs from dst
+#   reset_conns  connections that got one or more of them (a segment sent
+#             again before the first RST arrived gets one more)
 function wire_count() {
 	$KAPTOOL wire "$WORK/capture.pcap" "$1" "$2" | python3 -c \
 		'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$3"
