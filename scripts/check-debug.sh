@@ -27,10 +27,11 @@
 # KAP_TEST_TIMEOUT (per selftest, default 5400 s: the debug kernel runs
 # several times slower than a production one, and the longest selftest,
 # control_fuzz.sh, took 1813 s on one 2-core machine, while on another its
-# first 60,000 writes took 2104 s: about an hour for the 100,000), KAP_DEBUG_RT=1 (the same
-# kernel with PREEMPT_RT, scripts/debug-kernel-rt.config over the fragment:
-# DEBUG_ATOMIC_SLEEP there reports a spinlock_t, which sleeps on RT, taken
-# in atomic context; cached in ~/.cache/kapolicy/debug-kernel-6.12-rt).
+# first 60,000 writes took 2104 s: about an hour for the 100,000),
+# KAP_DEBUG_RT=1 (the same kernel with PREEMPT_RT,
+# scripts/debug-kernel-rt.config over the fragment: DEBUG_ATOMIC_SLEEP
+# there reports a spinlock_t, which sleeps on RT, taken in atomic context;
+# cached in ~/.cache/kapolicy/debug-kernel-6.12-rt).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
